@@ -1,0 +1,106 @@
+/**
+ * The error catalog. Codes keep Nova's exception names, which operators already know.
+ * Every error carries its code, an HTTP status for the API, context fields and whether a retry can help.
+ */
+export const ErrorCode = {
+  InstanceInvalidState: 'InstanceInvalidState',
+  InstanceNotFound: 'InstanceNotFound',
+  ComputeHostNotFound: 'ComputeHostNotFound',
+  ComputeServiceUnavailable: 'ComputeServiceUnavailable',
+  UnableToMigrateToSelf: 'UnableToMigrateToSelf',
+  MigrationPreCheckError: 'MigrationPreCheckError',
+  InvalidHypervisorType: 'InvalidHypervisorType',
+  DestinationHypervisorTooOld: 'DestinationHypervisorTooOld',
+  InvalidCPUInfo: 'InvalidCPUInfo',
+  NoValidHost: 'NoValidHost',
+  MaxRetriesExceeded: 'MaxRetriesExceeded',
+  MigrationNotFound: 'MigrationNotFound',
+  InvalidMigrationState: 'InvalidMigrationState',
+  MigrationError: 'MigrationError',
+  MigrationCancelled: 'MigrationCancelled',
+  FlavorNotFound: 'FlavorNotFound',
+  MessagingTimeout: 'MessagingTimeout',
+  UnsupportedVersion: 'UnsupportedVersion',
+  InvalidRequest: 'InvalidRequest',
+  NotImplemented: 'NotImplemented',
+  Internal: 'Internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  InstanceInvalidState: 409,
+  InstanceNotFound: 404,
+  ComputeHostNotFound: 400,
+  ComputeServiceUnavailable: 400,
+  UnableToMigrateToSelf: 400,
+  MigrationPreCheckError: 400,
+  InvalidHypervisorType: 400,
+  DestinationHypervisorTooOld: 400,
+  InvalidCPUInfo: 400,
+  NoValidHost: 400,
+  MaxRetriesExceeded: 400,
+  MigrationNotFound: 404,
+  InvalidMigrationState: 400,
+  MigrationError: 500,
+  MigrationCancelled: 400,
+  FlavorNotFound: 400,
+  MessagingTimeout: 504,
+  UnsupportedVersion: 400,
+  InvalidRequest: 400,
+  NotImplemented: 501,
+  Internal: 500,
+};
+
+/** Errors that describe the request or the hosts, so retrying the same thing cannot succeed. */
+const NON_RETRYABLE = new Set<ErrorCode>([
+  'InstanceInvalidState', 'InstanceNotFound', 'ComputeHostNotFound', 'UnableToMigrateToSelf',
+  'InvalidHypervisorType', 'DestinationHypervisorTooOld', 'InvalidCPUInfo', 'MigrationPreCheckError',
+  'NoValidHost', 'MaxRetriesExceeded', 'InvalidRequest', 'UnsupportedVersion', 'FlavorNotFound',
+]);
+
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly fields: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, fields: Record<string, unknown> = {}) {
+    super(message);
+    this.name = code;
+    this.code = code;
+    this.fields = fields;
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+
+  get nonRetryable(): boolean {
+    return NON_RETRYABLE.has(this.code);
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message, fields: this.fields };
+  }
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ErrorCode, code);
+}
+
+/** Rebuilds a typed error from its wire form; an unknown code becomes Internal, keeping the original text. */
+export function fromBody(body: ErrorBody): BatonError {
+  if (isErrorCode(body.code)) return new BatonError(body.code, body.message, { ...(body.fields ?? {}) });
+  return new BatonError('Internal', `${body.code}: ${body.message}`, { ...(body.fields ?? {}) });
+}
+
+/** Turns anything thrown into a wire-safe body without losing the message. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof BatonError) return err.toBody();
+  if (err instanceof Error) return { code: 'Internal', message: err.message };
+  return { code: 'Internal', message: String(err) };
+}

@@ -1,0 +1,154 @@
+/**
+ * The conductor-owned live migration as a pure transition: (state, event, ctx) -> {state, commands}.
+ * It implements the flow of remove-compute-compute-communication: both checks at once, then
+ * pre_live_migration on the destination, then live_migration on the source as a lightweight call,
+ * then post (or rollback) on both sides, each sent by the conductor. Time arrives only through ctx.now.
+ */
+import type { ErrorBody } from './errors.js';
+import type { HostDescriptor, InstanceRef, Transition, WorkflowContext, WorkflowEvent, WorkflowState } from './migration-state.js';
+import { Step } from './migration-steps.js';
+import { isTerminal } from './migration-status.js';
+import { argsFor } from './workflow-args.js';
+import { afterDone, afterFailure, finish, onAbort, onForceComplete, onProgress, onScheduled } from './workflow-phases.js';
+import { isOpen, markAcked, markDone, markFailed, maxWaits, out, query, send, setStatus, type Out } from './workflow-steps.js';
+
+export function newWorkflow(args: {
+  migrationId: number; instance: InstanceRef; source: HostDescriptor; requestedHost: string | null;
+  blockMigration: boolean | 'auto'; now: number;
+}): WorkflowState {
+  return {
+    migrationId: args.migrationId, instance: args.instance, source: args.source, dest: null,
+    requestedHost: args.requestedHost, blockMigration: args.blockMigration,
+    status: 'accepted', phase: 'new', steps: {}, excluded: [], scheduleAttempts: 0, switchedOver: false,
+    abortRequested: false, ending: null, error: null, leftovers: [], progress: null,
+    history: [{ status: 'accepted', at: args.now }],
+  };
+}
+
+export function transition(state: WorkflowState, event: WorkflowEvent, ctx: WorkflowContext): Transition {
+  if (state.phase === 'done' || isTerminal(state.status)) return { state, commands: [] };
+  const o = apply(out(state), event, ctx);
+  return { state: o.state, commands: o.commands };
+}
+
+function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
+  const s = o.state;
+  switch (e.type) {
+    case 'start':
+      if (s.phase !== 'new') return o;
+      return out({ ...setStatus(s, 'queued', ctx), phase: 'checks' },
+        [{ type: 'schedule', requestedHost: s.requestedHost, excluded: s.excluded }]);
+    case 'scheduled':
+      return onScheduled(o, e.dest, ctx);
+    case 'schedule-failed':
+      return finish(o, 'error', e.error.message, ctx);
+    case 'acked':
+      return isOpen(s, e.step, e.attempt) && s.steps[e.step]!.status === 'sent' ? onAcked(o, e.step, ctx) : o;
+    case 'done':
+      return onDone(o, e.step, e.attempt, e.result, ctx);
+    case 'failed':
+      return isOpen(s, e.step, e.attempt) ? afterFailure(markFailed(o, e.step, e.error), e.step, ctx) : o;
+    case 'timeout':
+      return isOpen(s, e.step, e.attempt) ? askOrGiveUp(o, e.step, ctx) : o;
+    case 'status':
+      return onStatus(o, e, ctx);
+    case 'query-failed':
+      return isOpen(s, e.step, e.attempt) ? onQueryFailed(o, e.step, e.error, ctx) : o;
+    case 'progress':
+      return isOpen(s, Step.MIGRATE, e.attempt) ? onProgress(o, e.progress, ctx) : o;
+    case 'tick':
+      return onTick(o, ctx);
+    case 'recover':
+      return onRecover(o, ctx);
+    case 'abort':
+      return onAbort(o, ctx);
+    case 'force-complete':
+      return onForceComplete(o, ctx);
+  }
+}
+
+/** A late "done" from an earlier attempt still counts: computes dedupe by (migration, step), so it is this work. */
+function onDone(o: Out, step: Step, attempt: number, result: Record<string, unknown> | undefined, ctx: WorkflowContext): Out {
+  const st = o.state.steps[step];
+  if (!st || attempt > st.attempt || st.status === 'done') return o;
+  if (st.status === 'failed' && st.retryAt === null) return o;
+  return afterDone(markDone(o, step, result), step, ctx);
+}
+
+function onStatus(o: Out, e: Extract<WorkflowEvent, { type: 'status' }>, ctx: WorkflowContext): Out {
+  if (!isOpen(o.state, e.step, e.attempt)) return o;
+  const st = o.state.steps[e.step]!;
+  switch (e.state) {
+    case 'done':
+      return afterDone(markDone(o, e.step, e.result), e.step, ctx);
+    case 'failed':
+      return afterFailure(markFailed(o, e.step, e.error ?? { code: 'MigrationError', message: `${e.step} failed on ${st.host}` }), e.step, ctx);
+    case 'running': {
+      if (st.waits >= maxWaits(e.step, ctx)) return giveUp(o, e.step, `still running on ${st.host} after its deadline`, ctx);
+      const deadline = ctx.now + (e.step === Step.MIGRATE ? ctx.config.migrateStallMs : ctx.config.queryTimeoutMs * 2);
+      return out({ ...o.state, steps: { ...o.state.steps, [e.step]: { ...st, waits: st.waits + 1, queries: 0, deadline } } }, o.commands);
+    }
+    case 'unknown':
+      // The compute never accepted it: the request was lost (a crash between commit and send, or a lost message).
+      if (st.attempt >= ctx.config.maxAttempts) return giveUp(o, e.step, `${st.host} never received it after ${st.attempt} attempts`, ctx);
+      return send(o, e.step, st.host, argsFor(e.step, o.state), ctx);
+  }
+}
+
+function onQueryFailed(o: Out, step: Step, error: ErrorBody, ctx: WorkflowContext): Out {
+  const st = o.state.steps[step]!;
+  if (st.queries >= ctx.config.maxQueries) {
+    return giveUp(o, step, `no answer from ${st.host} to ${st.queries} status queries (${error.message})`, ctx);
+  }
+  // Ask again on the next tick after a short pause.
+  return out(putDeadline(o.state, step, ctx.now + ctx.config.retryBackoffMs), o.commands);
+}
+
+function askOrGiveUp(o: Out, step: Step, ctx: WorkflowContext): Out {
+  const st = o.state.steps[step]!;
+  if (st.queries >= ctx.config.maxQueries) return giveUp(o, step, `no outcome from ${st.host} after ${st.queries} status queries`, ctx);
+  return query(o, step, ctx);
+}
+
+function giveUp(o: Out, step: Step, why: string, ctx: WorkflowContext): Out {
+  const error: ErrorBody = { code: 'MessagingTimeout', message: `${step}: ${why}` };
+  return afterFailure(markFailed(o, step, error), step, ctx);
+}
+
+/** The source accepted live_migration: the copy is under way. */
+function onAcked(o: Out, step: Step, ctx: WorkflowContext): Out {
+  const next = markAcked(o, step, ctx);
+  if (step !== Step.MIGRATE || next.state.status !== 'preparing') return next;
+  return out(setStatus(next.state, 'running', ctx), next.commands);
+}
+
+function putDeadline(s: WorkflowState, step: Step, deadline: number): WorkflowState {
+  return { ...s, steps: { ...s.steps, [step]: { ...s.steps[step]!, deadline } } };
+}
+
+/** Fires what time makes due: outcome deadlines turn into status queries, retry times into new attempts. */
+function onTick(o: Out, ctx: WorkflowContext): Out {
+  let cur = o;
+  for (const step of Object.keys(cur.state.steps) as Step[]) {
+    if (cur.state.phase === 'done') break;
+    const st = cur.state.steps[step]!;
+    if ((st.status === 'sent' || st.status === 'acked') && st.deadline !== null && st.deadline <= ctx.now) {
+      cur = askOrGiveUp(cur, step, ctx);
+    } else if (st.status === 'failed' && st.retryAt !== null && st.retryAt <= ctx.now) {
+      cur = send(cur, step, st.host, argsFor(step, cur.state), ctx);
+    }
+  }
+  return cur;
+}
+
+/** A conductor taking over asks about every step in flight instead of guessing. */
+function onRecover(o: Out, ctx: WorkflowContext): Out {
+  if (o.state.phase === 'new') return apply(o, { type: 'start' }, ctx);
+  let cur = o;
+  for (const step of Object.keys(cur.state.steps) as Step[]) {
+    const st = cur.state.steps[step]!;
+    if (st.status === 'sent' || st.status === 'acked') cur = query(cur, step, ctx);
+  }
+  return cur;
+}
+

@@ -1,0 +1,172 @@
+/** What the migration does next after a step succeeds or fails, phase by phase. */
+import type { HostDescriptor, WorkflowContext, WorkflowState } from './migration-state.js';
+import { RETRIED_STEPS, Step } from './migration-steps.js';
+import type { MigrationStatus } from './migration-status.js';
+import type { Progress } from './migration-state.js';
+import { argsFor, hostFor } from './workflow-args.js';
+import { isResolved, out, send, setStatus, putStep, type Out } from './workflow-steps.js';
+
+/** Errors that say "this host cannot take the guest", so another host may: the scheduler retries on them. */
+const HOST_ERRORS = new Set(['MigrationPreCheckError', 'InvalidHypervisorType', 'DestinationHypervisorTooOld',
+  'InvalidCPUInfo', 'ComputeServiceUnavailable', 'InstanceInvalidState']);
+
+function sendStep(o: Out, step: Step, ctx: WorkflowContext): Out {
+  return send(o, step, hostFor(step, o.state), argsFor(step, o.state), ctx);
+}
+
+export function onScheduled(o: Out, dest: HostDescriptor, ctx: WorkflowContext): Out {
+  if (o.state.phase !== 'checks') return o;
+  // Both checks go out together; on a re-schedule only the destination is asked again.
+  let cur = sendStep(out({ ...o.state, dest }, o.commands), Step.CHECK_DEST, ctx);
+  if (!cur.state.steps[Step.CHECK_SOURCE]) cur = sendStep(cur, Step.CHECK_SOURCE, ctx);
+  return cur;
+}
+
+export function afterDone(o: Out, step: Step, ctx: WorkflowContext): Out {
+  const s = o.state;
+  switch (step) {
+    case Step.CHECK_DEST:
+    case Step.CHECK_SOURCE:
+      if (s.phase !== 'checks' || s.steps[Step.CHECK_DEST]?.status !== 'done' || s.steps[Step.CHECK_SOURCE]?.status !== 'done') return o;
+      if (s.abortRequested) return finish(o, 'cancelled', 'aborted by request before the destination was prepared', ctx);
+      return sendStep(out({ ...setStatus(s, 'preparing', ctx), phase: 'preparing' }, o.commands), Step.PRE, ctx);
+    case Step.PRE:
+      if (s.phase !== 'preparing') return o;
+      if (s.abortRequested) return beginRollback(o, 'cancelled', 'aborted by request', ctx);
+      return sendStep(out({ ...s, phase: 'migrating' }, o.commands), Step.MIGRATE, ctx);
+    case Step.MIGRATE: {
+      if (s.phase !== 'migrating') return o;
+      const sw = s.switchedOver ? o : switchOver(o, 'post-migrating', ctx);
+      const post = out({ ...setStatus(sw.state, 'post-migrating', ctx), phase: 'post' }, sw.commands);
+      return sendStep(sendStep(post, Step.POST_SOURCE, ctx), Step.POST_DEST, ctx);
+    }
+    case Step.POST_SOURCE:
+    case Step.POST_DEST:
+    case Step.ROLLBACK_SOURCE:
+    case Step.ROLLBACK_DEST:
+      return maybeEndPhase(o, ctx);
+    default:
+      return o;
+  }
+}
+
+export function afterFailure(o: Out, step: Step, ctx: WorkflowContext): Out {
+  const s = o.state;
+  const st = s.steps[step]!;
+  const why = `${step} failed on ${st.host}: ${st.error?.message ?? 'unknown error'}`;
+  switch (step) {
+    case Step.CHECK_DEST:
+      if (s.phase !== 'checks') return o;
+      if (s.requestedHost === null && HOST_ERRORS.has(st.error?.code ?? '')) return reschedule(o, why, ctx);
+      return finish(o, 'error', why, ctx);
+    case Step.CHECK_SOURCE:
+      return s.phase === 'checks' ? finish(o, 'error', why, ctx) : o;
+    case Step.PRE:
+      return s.phase === 'preparing' ? beginRollback(o, s.abortRequested ? 'cancelled' : 'failed', why, ctx) : o;
+    case Step.MIGRATE:
+      if (s.phase !== 'migrating') return o;
+      if (s.switchedOver) {
+        const left = `guest on ${s.dest!.host} after post-copy started, but the copy failed: ${st.error?.message ?? ''}`;
+        return finish(out({ ...s, leftovers: [...s.leftovers, left] }, o.commands), 'error', why, ctx);
+      }
+      return beginRollback(o, s.abortRequested || st.error?.code === 'MigrationCancelled' ? 'cancelled' : 'failed', why, ctx);
+    default:
+      return RETRIED_STEPS.includes(step) ? retryOrLeave(o, step, why, ctx) : o;
+  }
+}
+
+/** The destination failed its checks: exclude it, release its claim and ask the scheduler for the next host. */
+function reschedule(o: Out, why: string, ctx: WorkflowContext): Out {
+  const s = o.state;
+  const attempts = s.scheduleAttempts + 1;
+  if (attempts > ctx.config.migrateMaxRetries) {
+    return finish(o, 'error', `MaxRetriesExceeded: exceeded maximum number of retries (${ctx.config.migrateMaxRetries}). Last: ${why}`, ctx);
+  }
+  const excluded = [...s.excluded, s.dest!.host];
+  return out({ ...s, excluded, scheduleAttempts: attempts, dest: null },
+    [...o.commands, { type: 'release-claim' }, { type: 'schedule', requestedHost: null, excluded }]);
+}
+
+/** Post and rollback must happen: retry with backoff; after the last attempt, record what is left. */
+function retryOrLeave(o: Out, step: Step, why: string, ctx: WorkflowContext): Out {
+  const st = o.state.steps[step]!;
+  if (st.attempt < ctx.config.maxAttempts) {
+    const retryAt = ctx.now + ctx.config.retryBackoffMs * 2 ** (st.attempt - 1);
+    return out(putStep(o.state, step, { ...st, retryAt }), o.commands);
+  }
+  return maybeEndPhase(out({ ...o.state, leftovers: [...o.state.leftovers, why] }, o.commands), ctx);
+}
+
+function maybeEndPhase(o: Out, ctx: WorkflowContext): Out {
+  const s = o.state;
+  if (s.phase === 'post') {
+    if (!isResolved(s, Step.POST_SOURCE) || !isResolved(s, Step.POST_DEST)) return o;
+    return s.leftovers.length === 0 ? finish(o, 'completed', null, ctx)
+      : finish(o, 'error', `post-migration incomplete; the guest runs on ${s.dest!.host}`, ctx);
+  }
+  if (s.phase === 'rollback') {
+    const steps = [Step.ROLLBACK_SOURCE, Step.ROLLBACK_DEST].filter((x) => s.steps[x] !== undefined);
+    if (!steps.every((x) => isResolved(s, x))) return o;
+    return finish(o, s.leftovers.length === 0 ? s.ending ?? 'failed' : 'error', null, ctx);
+  }
+  return o;
+}
+
+/** Rolls back both sides; the destination only if it was asked to prepare. */
+export function beginRollback(o: Out, ending: 'failed' | 'cancelled', why: string, ctx: WorkflowContext): Out {
+  const s = o.state;
+  let cur = out({ ...s, phase: 'rollback', ending, error: s.error ?? why }, o.commands);
+  cur = sendStep(cur, Step.ROLLBACK_SOURCE, ctx);
+  if (s.steps[Step.PRE] !== undefined && s.dest !== null) cur = sendStep(cur, Step.ROLLBACK_DEST, ctx);
+  return cur;
+}
+
+/** The instance record follows the guest: it flips in the same transaction that records the switch-over. */
+function switchOver(o: Out, _reason: string, ctx: WorkflowContext): Out {
+  void ctx;
+  return out({ ...o.state, switchedOver: true }, [...o.commands,
+    { type: 'instance', host: o.state.dest!.host, taskState: 'migrating' }, { type: 'release-claim' }]);
+}
+
+export function finish(o: Out, status: MigrationStatus, error: string | null, ctx: WorkflowContext): Out {
+  const s = o.state;
+  const leftovers = status === 'error' && s.leftovers.length === 0 && !s.switchedOver && s.steps[Step.PRE] === undefined
+    ? ['nothing: no host was changed'] : s.leftovers;
+  const st = { ...setStatus(s, status, ctx), phase: 'done' as const, error: s.error ?? error, leftovers };
+  const commands = [...o.commands, ...(s.switchedOver ? [] : [{ type: 'release-claim' as const }]),
+    { type: 'instance' as const, taskState: null }];
+  return out(st, commands);
+}
+
+export function onProgress(o: Out, p: Progress, ctx: WorkflowContext): Out {
+  const st = o.state.steps[Step.MIGRATE]!;
+  let s: WorkflowState = putStep({ ...o.state, progress: p }, Step.MIGRATE, { ...st, deadline: ctx.now + ctx.config.migrateStallMs, queries: 0 });
+  if (s.status === 'preparing') s = setStatus(s, 'running', ctx);
+  if (p.postcopy && !s.switchedOver) {
+    const sw = switchOver(out(s, o.commands), 'post-copy', ctx);
+    return out(setStatus(sw.state, 'running (post-copy)', ctx), sw.commands);
+  }
+  return out(s, o.commands);
+}
+
+export function onAbort(o: Out, ctx: WorkflowContext): Out {
+  const s = o.state;
+  switch (s.phase) {
+    case 'new':
+    case 'checks':
+      return finish(o, 'cancelled', 'aborted by request before the destination was prepared', ctx);
+    case 'preparing':
+      return out({ ...s, abortRequested: true }, o.commands);
+    case 'migrating':
+      if (s.switchedOver || s.abortRequested) return o;
+      return sendStep(out({ ...s, abortRequested: true }, o.commands), Step.ABORT, ctx);
+    default:
+      return o;
+  }
+}
+
+export function onForceComplete(o: Out, ctx: WorkflowContext): Out {
+  const s = o.state;
+  if (s.phase !== 'migrating' || s.switchedOver || s.abortRequested) return o;
+  return sendStep(o, Step.FORCE_COMPLETE, ctx);
+}

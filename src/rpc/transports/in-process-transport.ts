@@ -1,0 +1,152 @@
+/**
+ * In-process transport for the embedded default. Every message crosses a JSON round trip, so no
+ * object is ever shared between roles, exactly as if it had crossed a broker. A trace hook sees
+ * every request, cast and reply.
+ */
+import { BatonError } from '../../core/errors.js';
+import type { Envelope, Handler, Reply, Subscription, TraceHook, Transport } from '../transport.js';
+
+interface Consumer {
+  readonly handler: Handler;
+  inFlight: Set<Promise<unknown>>;
+  closed: boolean;
+}
+
+/** One bus is one "broker": every transport made from it reaches every other. */
+export class InProcessBus {
+  readonly #topics = new Map<string, Consumer[]>();
+  readonly #cursor = new Map<string, number>();
+  readonly #backlog = new Map<string, string[]>();
+  #trace: TraceHook | null = null;
+  #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Records every message; pass null to stop. */
+  setTrace(hook: TraceHook | null): void {
+    this.#trace = hook;
+  }
+
+  transport(): Transport {
+    return new InProcessTransport(this);
+  }
+
+  /** @internal */
+  trace(msg: Envelope, to: string, kind: Envelope['kind'] | 'reply', from = msg.from, method = msg.method): void {
+    this.#trace?.({ from, to, method, kind, at: this.#now() });
+  }
+
+  /** @internal Adds a consumer and hands it any messages that waited for one. */
+  addConsumer(topic: string, c: Consumer): void {
+    const list = this.#topics.get(topic) ?? [];
+    list.push(c);
+    this.#topics.set(topic, list);
+    const waiting = this.#backlog.get(topic);
+    if (waiting) {
+      this.#backlog.delete(topic);
+      for (const wire of waiting) this.deliver(topic, wire);
+    }
+  }
+
+  /** @internal */
+  removeConsumer(topic: string, c: Consumer): void {
+    const list = (this.#topics.get(topic) ?? []).filter((x) => x !== c);
+    this.#topics.set(topic, list);
+  }
+
+  /** @internal Round-robin among live consumers; with none, casts wait (like a durable queue). */
+  pick(topic: string): Consumer | undefined {
+    const list = (this.#topics.get(topic) ?? []).filter((c) => !c.closed);
+    if (list.length === 0) return undefined;
+    const i = (this.#cursor.get(topic) ?? 0) % list.length;
+    this.#cursor.set(topic, i + 1);
+    return list[i];
+  }
+
+  /** @internal Delivers a serialized message; the reply (if any) comes back serialized too. */
+  deliver(topic: string, wire: string): Promise<string> | undefined {
+    const c = this.pick(topic);
+    if (!c) {
+      const q = this.#backlog.get(topic) ?? [];
+      q.push(wire);
+      this.#backlog.set(topic, q);
+      return undefined;
+    }
+    const run = new Promise<string>((resolve) => setImmediate(() => {
+      const msg = JSON.parse(wire) as Envelope;
+      c.handler(msg)
+        .catch((err: unknown): Reply => ({ ok: false, error: { code: 'Internal', message: err instanceof Error ? err.message : String(err) } }))
+        .then((reply) => resolve(JSON.stringify(reply)));
+    }));
+    c.inFlight.add(run);
+    void run.finally(() => c.inFlight.delete(run));
+    return run;
+  }
+}
+
+class InProcessTransport implements Transport {
+  readonly #bus: InProcessBus;
+  readonly #subs = new Set<Subscription>();
+  #closed = false;
+
+  constructor(bus: InProcessBus) {
+    this.#bus = bus;
+  }
+
+  async serve(topic: string, handler: Handler): Promise<Subscription> {
+    const consumer: Consumer = { handler, inFlight: new Set(), closed: false };
+    this.#bus.addConsumer(topic, consumer);
+    const sub: Subscription = {
+      close: async () => {
+        consumer.closed = true;
+        this.#bus.removeConsumer(topic, consumer);
+        await Promise.allSettled([...consumer.inFlight]);
+        this.#subs.delete(sub);
+      },
+    };
+    this.#subs.add(sub);
+    return sub;
+  }
+
+  request(topic: string, msg: Envelope, timeoutMs: number): Promise<Reply> {
+    this.#assertOpen();
+    this.#bus.trace(msg, topic, msg.kind);
+    const wire = JSON.stringify(msg);
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BatonError('MessagingTimeout',
+        `Timed out waiting for a reply to ${msg.method} on ${topic} after ${timeoutMs} ms`, { topic, method: msg.method })), timeoutMs);
+      const pending = this.#bus.deliver(topic, wire);
+      if (!pending) return; // no consumer yet: the request waits and may time out, as on a broker
+      pending.then((replyWire) => {
+        clearTimeout(timer);
+        this.#bus.trace(msg, msg.from.host, 'reply', { role: roleOf(topic), host: hostOf(topic) }, msg.method);
+        resolve(JSON.parse(replyWire) as Reply);
+      }, reject);
+    });
+  }
+
+  async publish(topic: string, msg: Envelope): Promise<void> {
+    this.#assertOpen();
+    this.#bus.trace(msg, topic, msg.kind);
+    void this.#bus.deliver(topic, JSON.stringify(msg));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#subs].map((s) => s.close()));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BatonError('Internal', 'transport is closed');
+  }
+}
+
+function roleOf(topic: string): 'conductor' | 'compute' {
+  return topic.startsWith('compute.') ? 'compute' : 'conductor';
+}
+
+function hostOf(topic: string): string {
+  return topic.startsWith('compute.') ? topic.slice('compute.'.length) : topic;
+}
