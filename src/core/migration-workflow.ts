@@ -57,7 +57,8 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
     case 'progress':
       return isOpen(s, Step.MIGRATE, e.attempt) ? onProgress(o, e.progress, ctx) : o;
     case 'tick':
-      return onTick(o, ctx);
+      // A migration whose start message was lost is started by the timer instead.
+      return s.phase === 'new' ? apply(o, { type: 'start' }, ctx) : onTick(o, ctx);
     case 'recover':
       return onRecover(o, ctx);
     case 'abort':

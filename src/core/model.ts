@@ -80,3 +80,11 @@ export interface HostUsage {
 }
 
 export const ZERO_USAGE: HostUsage = { vcpus: 0, memoryMb: 0, diskGb: 0, instances: 0 };
+
+/** The part of a host that a peer compute needs during a migration. */
+export function describeHost(h: ComputeHost): {
+  host: string; hostIp: string; hypervisorType: string; hypervisorVersion: number; cpuModel: string; cpuFeatures: string[]; rpcVersion: string;
+} {
+  return { host: h.host, hostIp: h.hostIp, hypervisorType: h.hypervisorType, hypervisorVersion: h.hypervisorVersion,
+    cpuModel: h.cpuModel, cpuFeatures: [...h.cpuFeatures], rpcVersion: h.rpcVersion };
+}

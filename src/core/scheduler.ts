@@ -3,7 +3,7 @@
  * hosts and their usage taken inside the transaction that then records the claim.
  */
 import { BatonError } from './errors.js';
-import { checkDestination, checkServiceUp } from './prechecks.js';
+import { checkCapacity, checkDestination, checkServiceUp, isServiceUp } from './prechecks.js';
 import type { ComputeHost, Flavor, HostUsage } from './model.js';
 import { ZERO_USAGE } from './model.js';
 import { compareVersions } from './version.js';
@@ -91,4 +91,33 @@ export function checkSourceUp(source: ComputeHost, now: number, serviceDownTimeM
 
 export function usageOf(map: ReadonlyMap<string, HostUsage>, host: string): HostUsage {
   return map.get(host) ?? ZERO_USAGE;
+}
+
+/** Placement of a new instance: an enabled, live host with room, best by the same weigher. */
+export function selectBootHost(args: {
+  flavor: Flavor; candidates: readonly Candidate[]; requestedHost: string | null; now: number; serviceDownTimeMs: number;
+}): Candidate {
+  const rejected: Rejection[] = [];
+  const passed = args.candidates.filter((c) => {
+    if (args.requestedHost !== null && c.host.host !== args.requestedHost) return false;
+    const reason = c.host.disabled ? 'disabled'
+      : !isServiceUp(c.host, args.now, args.serviceDownTimeMs) ? 'service down' : capacityProblem(c, args.flavor);
+    if (reason) rejected.push({ host: c.host.host, reason });
+    return reason === null;
+  });
+  const best = weighHosts(passed)[0];
+  if (!best) {
+    const why = rejected.map((r) => `${r.host}: ${r.reason}`).join('; ');
+    throw new BatonError('NoValidHost', `No valid host was found. ${why || (args.requestedHost ? `Host ${args.requestedHost} is unknown.` : 'There are no compute hosts.')}`, { rejected });
+  }
+  return best;
+}
+
+function capacityProblem(c: Candidate, f: Flavor): string | null {
+  try {
+    checkCapacity(c.host, c.usage, f, 'new instance');
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }

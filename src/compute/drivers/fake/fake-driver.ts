@@ -1,0 +1,245 @@
+/**
+ * The fake hypervisor: a deterministic pre-copy simulation driven by an injectable clock.
+ * Its registry of guests is the ground truth of what runs on this host.
+ */
+import { BatonError } from '../../../core/errors.js';
+import type { Progress } from '../../../core/migration-state.js';
+import type { Clock } from '../../../core/ports.js';
+import { nextPass, type PrecopyParams, type PrecopyPass } from '../../../core/precopy-model.js';
+import {
+  GuestState, type GuestInfo, type GuestSpec, type HostResources, type HypervisorDriver, type IncomingInfo, type MigrateRequest,
+  type MigrateResult,
+} from '../../driver-port.js';
+import { FaultPlan } from './fault-plan.js';
+import type { MigrationFabric } from './fake-fabric.js';
+
+export interface FakeMigrationPolicy {
+  readonly dirtyRateMibs: number;
+  /** 0 makes every copy instantaneous. */
+  readonly bandwidthMibs: number;
+  readonly downtimeLimitMs: number;
+  readonly autoConverge: boolean;
+  readonly postcopyAllowed: boolean;
+  readonly maxPasses: number;
+  readonly completionTimeoutMs: number;
+  readonly timeoutAction: 'abort' | 'force_complete';
+}
+
+export const DEFAULT_FAKE_POLICY: FakeMigrationPolicy = {
+  dirtyRateMibs: 0, bandwidthMibs: 0, downtimeLimitMs: 500, autoConverge: false, postcopyAllowed: false,
+  maxPasses: 30, completionTimeoutMs: 800_000, timeoutAction: 'abort',
+};
+
+export const DEFAULT_FAKE_RESOURCES: HostResources = {
+  hypervisorType: 'fake', hypervisorVersion: 1_000_000, cpuModel: 'Haswell-noTSX', cpuFeatures: ['sse4.2', 'avx', 'avx2', 'aes'],
+  vcpus: 16, memoryMb: 65_536, diskGb: 1_000,
+};
+
+export interface FakeDriverConfig {
+  readonly host: string;
+  readonly clock: Clock;
+  readonly fabric: MigrationFabric;
+  readonly resources?: Partial<HostResources>;
+  readonly policy?: Partial<FakeMigrationPolicy>;
+  readonly faults?: FaultPlan;
+}
+
+interface Guest {
+  readonly spec: GuestSpec;
+  state: GuestState;
+  aborted: boolean;
+  forced: boolean;
+  incomingUri: string | null;
+}
+
+export class FakeDriver implements HypervisorDriver {
+  readonly type = 'fake';
+  readonly faults: FaultPlan;
+  policy: FakeMigrationPolicy;
+  readonly #cfg: FakeDriverConfig;
+  readonly #resources: HostResources;
+  readonly #guests = new Map<string, Guest>();
+
+  constructor(cfg: FakeDriverConfig) {
+    this.#cfg = cfg;
+    this.#resources = { ...DEFAULT_FAKE_RESOURCES, ...cfg.resources };
+    this.policy = { ...DEFAULT_FAKE_POLICY, ...cfg.policy };
+    this.faults = cfg.faults ?? new FaultPlan();
+  }
+
+  async hostResources(): Promise<HostResources> {
+    return this.#resources;
+  }
+
+  async listGuests(): Promise<GuestInfo[]> {
+    return [...this.#guests.entries()].map(([uuid, g]) => ({ uuid, state: g.state }));
+  }
+
+  async spawn(spec: GuestSpec): Promise<void> {
+    await this.faults.before('spawn');
+    if (!this.#guests.has(spec.uuid)) this.#guests.set(spec.uuid, newGuest(spec, GuestState.RUNNING));
+  }
+
+  async destroy(uuid: string): Promise<void> {
+    const g = this.#guests.get(uuid);
+    if (g?.incomingUri) this.#cfg.fabric.close(g.incomingUri);
+    this.#guests.delete(uuid);
+  }
+
+  async checkDestination(spec: GuestSpec, source: { cpuModel: string; cpuFeatures: readonly string[] }): Promise<Record<string, unknown>> {
+    await this.faults.before('checkDestination');
+    const g = this.#guests.get(spec.uuid);
+    if (g && g.state !== GuestState.INCOMING) {
+      throw new BatonError('MigrationPreCheckError', `Migration pre-check error: instance ${spec.uuid} already exists on ${this.#cfg.host}`);
+    }
+    const missing = source.cpuFeatures.filter((f) => !this.#resources.cpuFeatures.includes(f));
+    if (source.cpuModel !== this.#resources.cpuModel || missing.length > 0) {
+      throw new BatonError('InvalidCPUInfo', `Unacceptable CPU info: CPU doesn't have compatibility on ${this.#cfg.host}` +
+        (missing.length ? ` (missing ${missing.join(', ')})` : ` (model ${this.#resources.cpuModel} vs ${source.cpuModel})`));
+    }
+    return { host: this.#cfg.host, cpuModel: this.#resources.cpuModel };
+  }
+
+  async checkSource(spec: GuestSpec): Promise<Record<string, unknown>> {
+    await this.faults.before('checkSource');
+    const g = this.#require(spec.uuid);
+    if (g.state !== GuestState.RUNNING && g.state !== GuestState.PAUSED) {
+      throw new BatonError('InstanceInvalidState', `guest ${spec.uuid} is ${g.state} on ${this.#cfg.host}; only a running or paused guest can migrate`);
+    }
+    return { memoryMb: spec.memoryMb, state: g.state };
+  }
+
+  async prepareIncoming(spec: GuestSpec, migrationId: number): Promise<IncomingInfo> {
+    await this.faults.before('prepareIncoming');
+    const existing = this.#guests.get(spec.uuid);
+    if (existing?.state === GuestState.INCOMING && existing.incomingUri) return { uri: existing.incomingUri };
+    if (existing) throw new BatonError('MigrationError', `guest ${spec.uuid} already ${existing.state} on ${this.#cfg.host}`);
+    const uri = `fake://${this.#cfg.host}/${spec.uuid}/${migrationId}`;
+    const g = newGuest(spec, GuestState.INCOMING);
+    g.incomingUri = uri;
+    this.#guests.set(spec.uuid, g);
+    this.#cfg.fabric.listen(uri, { accept: () => { g.state = GuestState.RUNNING; this.#cfg.fabric.close(uri); g.incomingUri = null; } });
+    return { uri };
+  }
+
+  async migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+    const g = this.#require(req.guest.uuid);
+    if (g.state === GuestState.POSTMIGRATE) return { downtimeMs: 0, totalTimeMs: 0, postcopy: false };
+    if (g.state !== GuestState.RUNNING && g.state !== GuestState.PAUSED) {
+      throw new BatonError('MigrationError', `guest ${req.guest.uuid} is ${g.state}; cannot start a migration`);
+    }
+    g.state = GuestState.MIGRATING;
+    g.aborted = false;
+    g.forced = false;
+    try {
+      return await this.#copy(g, req, onProgress);
+    } catch (e) {
+      if (g.state === GuestState.MIGRATING) g.state = GuestState.RUNNING;
+      throw e;
+    }
+  }
+
+  async #copy(g: Guest, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+    const clock = this.#cfg.clock;
+    const start = clock.now();
+    const bytes = (mib: number) => Math.round(mib * 1024 * 1024);
+    const total = bytes(req.guest.memoryMb);
+    let prev: PrecopyPass | null = null;
+    let processed = 0;
+    for (;;) {
+      await this.faults.before('migrate.pass');
+      this.#cfg.fabric.connect(req.incoming.uri);
+      const pass = nextPass(this.#params(g, req), prev);
+      await clock.sleep(pass.durationMs);
+      if (g.aborted) throw new BatonError('MigrationCancelled', `migration of ${req.guest.uuid} cancelled by request`);
+      processed += bytes(pass.sentMib);
+      onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
+        diskProcessed: 0, diskRemaining: 0, iteration: pass.iteration, expectedDowntimeMs: pass.expectedDowntimeMs,
+        dirtyRateMbps: this.policy.dirtyRateMibs });
+      if (pass.converged) return this.#switchOver(g, req, pass.expectedDowntimeMs, start, false);
+      if (g.forced && this.policy.postcopyAllowed) {
+        onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
+          diskProcessed: 0, diskRemaining: 0, postcopy: true });
+        return this.#switchOver(g, req, 0, start, true);
+      }
+      if (clock.now() - start >= this.policy.completionTimeoutMs || pass.iteration + 1 >= this.policy.maxPasses) {
+        if (this.policy.timeoutAction === 'abort') {
+          throw new BatonError('MigrationError', `live migration of ${req.guest.uuid} did not converge after ${pass.iteration + 1} passes; aborted`);
+        }
+        g.forced = true;
+      }
+      prev = pass;
+    }
+  }
+
+  #params(g: Guest, req: MigrateRequest): PrecopyParams {
+    // Forced completion without post-copy pauses the guest, so it stops dirtying memory.
+    const paused = g.forced && !this.policy.postcopyAllowed;
+    return { memoryMib: req.guest.memoryMb, dirtyRateMibs: paused ? 0 : this.policy.dirtyRateMibs,
+      bandwidthMibs: this.policy.bandwidthMibs, downtimeLimitMs: this.policy.downtimeLimitMs, autoConverge: this.policy.autoConverge };
+  }
+
+  async #switchOver(g: Guest, req: MigrateRequest, downtimeMs: number, start: number, postcopy: boolean): Promise<MigrateResult> {
+    await this.#cfg.clock.sleep(downtimeMs);
+    this.#cfg.fabric.connect(req.incoming.uri).accept({ uuid: req.guest.uuid, counter: 0 });
+    g.state = GuestState.POSTMIGRATE;
+    return { downtimeMs, totalTimeMs: this.#cfg.clock.now() - start, postcopy };
+  }
+
+  async abortMigration(uuid: string): Promise<void> {
+    const g = this.#require(uuid);
+    if (g.state !== GuestState.MIGRATING) throw new BatonError('InvalidMigrationState', `no migration of ${uuid} is running on ${this.#cfg.host}`);
+    g.aborted = true;
+  }
+
+  async forceComplete(uuid: string): Promise<void> {
+    const g = this.#require(uuid);
+    if (g.state !== GuestState.MIGRATING) throw new BatonError('InvalidMigrationState', `no migration of ${uuid} is running on ${this.#cfg.host}`);
+    g.forced = true;
+  }
+
+  async cleanupSource(uuid: string): Promise<void> {
+    await this.faults.before('cleanupSource');
+    const g = this.#guests.get(uuid);
+    if (!g) return;
+    if (g.state !== GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}, not migrated`);
+    this.#guests.delete(uuid);
+  }
+
+  async finishIncoming(uuid: string): Promise<void> {
+    await this.faults.before('finishIncoming');
+    const g = this.#require(uuid);
+    if (g.state === GuestState.PAUSED) g.state = GuestState.RUNNING;
+    if (g.state !== GuestState.RUNNING) throw new BatonError('MigrationError', `guest ${uuid} on ${this.#cfg.host} is ${g.state}, not running`);
+  }
+
+  async rollbackDestination(uuid: string): Promise<void> {
+    await this.faults.before('rollbackDestination');
+    const g = this.#guests.get(uuid);
+    if (!g) return;
+    if (g.state !== GuestState.INCOMING) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}`);
+    await this.destroy(uuid);
+  }
+
+  async rollbackSource(uuid: string): Promise<void> {
+    await this.faults.before('rollbackSource');
+    const g = this.#require(uuid);
+    if (g.state === GuestState.MIGRATING) g.aborted = true;
+    if (g.state === GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `guest ${uuid} already left ${this.#cfg.host}; cannot resume it here`);
+    if (g.state !== GuestState.PAUSED) g.state = GuestState.RUNNING;
+  }
+
+  async close(): Promise<void> {
+    this.#guests.clear();
+  }
+
+  #require(uuid: string): Guest {
+    const g = this.#guests.get(uuid);
+    if (!g) throw new BatonError('InstanceNotFound', `Instance ${uuid} could not be found on ${this.#cfg.host}.`);
+    return g;
+  }
+}
+
+function newGuest(spec: GuestSpec, state: GuestState): Guest {
+  return { spec, state, aborted: false, forced: false, incomingUri: null };
+}

@@ -1,0 +1,26 @@
+/** Conductor settings, compiled once at start-up. */
+import { DEFAULT_WORKFLOW_CONFIG, type WorkflowConfig } from '../core/migration-state.js';
+
+export interface ConductorConfig {
+  readonly workflow: WorkflowConfig;
+  /** Nova's service_down_time: a compute silent for longer is down. */
+  readonly serviceDownTimeMs: number;
+  /** How often due deadlines and retries are looked for. */
+  readonly tickMs: number;
+  /** Timeout of plain calls outside migrations (spawn, destroy). */
+  readonly callTimeoutMs: number;
+  /** Delay after which a migration whose start message was lost is started by the timer. */
+  readonly startGraceMs: number;
+}
+
+export const DEFAULT_CONDUCTOR_CONFIG: ConductorConfig = {
+  workflow: DEFAULT_WORKFLOW_CONFIG,
+  serviceDownTimeMs: 60_000,
+  tickMs: 250,
+  callTimeoutMs: 60_000,
+  startGraceMs: 5_000,
+};
+
+export function conductorConfig(overrides: Partial<Omit<ConductorConfig, 'workflow'>> & { workflow?: Partial<WorkflowConfig> } = {}): ConductorConfig {
+  return { ...DEFAULT_CONDUCTOR_CONFIG, ...overrides, workflow: { ...DEFAULT_WORKFLOW_CONFIG, ...overrides.workflow } };
+}

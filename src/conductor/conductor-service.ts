@@ -1,0 +1,130 @@
+/**
+ * The conductor: serves the "conductor" topic (requests from the API, reports from computes), owns
+ * every migration workflow through the engine, fires deadlines, and on start resumes every migration
+ * in flight from the store. Several conductors can run at once; any of them can take any event.
+ */
+import { createHash } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { BatonError } from '../core/errors.js';
+import type { WorkflowEvent } from '../core/migration-state.js';
+import { isStep } from '../core/migration-steps.js';
+import type { Clock } from '../core/ports.js';
+import {
+  CONDUCTOR_RPC_VERSION, ConductorMethod, InstanceIdArgs, MigrationIdArgs, ProgressArgs, ServiceReportArgs, StepResultArgs,
+} from '../rpc/conductor-api.js';
+import { RpcClient } from '../rpc/rpc-client.js';
+import { method, serveRpc } from '../rpc/rpc-server.js';
+import { CONDUCTOR_TOPIC, type Subscription, type Transport } from '../rpc/transport.js';
+import type { Store } from '../store/store.js';
+import type { ConductorConfig } from './conductor-config.js';
+import { buildInstance, deleteInstance, type BuilderDeps } from './instance-builder.js';
+import { StepDispatcher } from './step-dispatcher.js';
+import { WorkflowEngine } from './workflow-engine.js';
+
+export interface ConductorDeps {
+  readonly name: string;
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly config: ConductorConfig;
+  readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export class Conductor {
+  readonly engine: WorkflowEngine;
+  readonly #d: ConductorDeps;
+  readonly #rpc: RpcClient;
+  readonly #dispatcher: StepDispatcher;
+  readonly #versions = new Map<string, string>();
+  readonly #builder: BuilderDeps;
+  #sub: Subscription | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking = false;
+
+  constructor(d: ConductorDeps) {
+    this.#d = d;
+    this.#rpc = new RpcClient(d.transport, { role: 'conductor', host: d.name }, d.config.callTimeoutMs);
+    this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#versions.get(h),
+      apply: (id, e) => this.engine.apply(id, e), log: d.log });
+    this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds) });
+    this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
+      callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log };
+  }
+
+  async start(): Promise<void> {
+    for (const s of await this.#d.store.repo.listServices()) this.#versions.set(s.host, s.rpcVersion);
+    this.#sub = await serveRpc(this.#d.transport, CONDUCTOR_TOPIC, { version: CONDUCTOR_RPC_VERSION, methods: this.#methods(),
+      onBadMessage: (problem) => this.#d.log(`rejected RPC message: ${problem}`) });
+    await this.recover();
+    this.#timer = setInterval(() => void this.tick(), this.#d.config.tickMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#sub?.close();
+  }
+
+  /** Resumes every migration in flight: each step whose outcome is unknown is asked about. */
+  async recover(): Promise<void> {
+    for (const id of await this.#d.store.repo.activeMigrations()) await this.#applyLogged(id, { type: 'recover' });
+  }
+
+  /** Fires what is due: outcome deadlines, retries, lost starts. */
+  async tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      const due = await this.#d.store.repo.dueMigrations(this.#d.clock.now(), 200);
+      await Promise.all(due.map((id) => this.#applyLogged(id, { type: 'tick' })));
+    } catch (e) {
+      this.#d.log(`tick failed: ${String(e)}`);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #applyLogged(id: number, e: WorkflowEvent): Promise<void> {
+    try {
+      await this.engine.apply(id, e);
+    } catch (err) {
+      this.#d.log(`migration ${id}: applying ${e.type} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #methods() {
+    const apply = (id: number, e: WorkflowEvent) => this.engine.apply(id, e).then(() => null);
+    return {
+      [ConductorMethod.LIVE_MIGRATE]: method({ kind: 'cast', since: '1.0', args: MigrationIdArgs, handle: (a) => apply(a.migrationId, { type: 'start' }) }),
+      [ConductorMethod.ABORT]: method({ kind: 'cast', since: '1.0', args: MigrationIdArgs, handle: (a) => apply(a.migrationId, { type: 'abort' }) }),
+      [ConductorMethod.FORCE_COMPLETE]: method({ kind: 'cast', since: '1.0', args: MigrationIdArgs,
+        handle: (a) => apply(a.migrationId, { type: 'force-complete' }) }),
+      [ConductorMethod.STEP_RESULT]: method({ kind: 'cast', since: '1.0', args: StepResultArgs, handle: (a) => {
+        if (!isStep(a.step)) throw new BatonError('InvalidRequest', `step_result names an unknown step "${a.step}"`);
+        return apply(a.migrationId, a.ok ? { type: 'done', step: a.step, attempt: a.attempt, ...(a.result ? { result: a.result } : {}) }
+          : { type: 'failed', step: a.step, attempt: a.attempt, error: a.error ?? { code: 'MigrationError', message: `${a.step} failed` } });
+      } }),
+      [ConductorMethod.PROGRESS]: method({ kind: 'cast', since: '1.0', args: ProgressArgs,
+        handle: (a) => apply(a.migrationId, { type: 'progress', attempt: a.attempt, progress: a.progress }) }),
+      [ConductorMethod.SERVICE_REPORT]: method({ kind: 'cast', since: '1.0', args: ServiceReportArgs, handle: async (a) => {
+        this.#versions.set(a.host, a.rpcVersion);
+        await this.#d.store.repo.upsertService({ host: a.host, hypervisorId: hypervisorUuid(a.host), ...a.resources, ratios: a.ratios,
+          rpcVersion: a.rpcVersion, lastHeartbeat: this.#d.clock.now(), disabled: false, disabledReason: null, hostIp: a.hostIp,
+          startedAt: a.startedAt });
+        return null;
+      } }),
+      [ConductorMethod.BUILD_INSTANCE]: method({ kind: 'cast', since: '1.0',
+        args: Type.Object({ instanceUuid: Type.String({ minLength: 1 }), requestedHost: Type.Union([Type.String(), Type.Null()]) }),
+        handle: (a) => buildInstance(this.#builder, a.instanceUuid, a.requestedHost) }),
+      [ConductorMethod.DELETE_INSTANCE]: method({ kind: 'cast', since: '1.0', args: InstanceIdArgs,
+        handle: (a) => deleteInstance(this.#builder, a.instanceUuid) }),
+    };
+  }
+}
+
+/** A stable UUID per host name, for the hypervisor ids Nova exposes from microversion 2.53. */
+export function hypervisorUuid(host: string): string {
+  const h = createHash('sha1').update(`baton-hypervisor:${host}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,27 @@
+/** A Store over any Kysely dialect; the engine folders only build the dialect and name the capabilities. */
+import type { Kysely } from 'kysely';
+import { KyselyRepo, type Capabilities } from './kysely-repo.js';
+import type { Database } from './schema.js';
+import type { Repo, Store } from './store.js';
+
+export class KyselyStore implements Store {
+  readonly engine: 'sqlite' | 'postgres';
+  readonly repo: Repo;
+  readonly #db: Kysely<Database>;
+  readonly #caps: Capabilities;
+
+  constructor(db: Kysely<Database>, engine: 'sqlite' | 'postgres', caps: Capabilities) {
+    this.#db = db;
+    this.engine = engine;
+    this.#caps = caps;
+    this.repo = new KyselyRepo(db, caps);
+  }
+
+  transaction<T>(fn: (tx: Repo) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.#caps)));
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+}
