@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** The `baton` command. Each sub-command lives in its own module under commands/. */
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo-command.js';
+import { registerUp } from './commands/up-command.js';
+
+const program = new Command('baton')
+  .description('Baton: a conductor-owned live-migration control plane for QEMU/KVM fleets')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerUp(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  console.error(`baton: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+}
