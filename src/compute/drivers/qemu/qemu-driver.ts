@@ -1,0 +1,207 @@
+/**
+ * The qemu HypervisorDriver: one QEMU process per guest, driven over QMP. Lifecycle calls on one guest
+ * are serialized; each is idempotent. Removal calls (destroy, cleanupSource, rollbackDestination) on a
+ * guest this host does not have succeed, since there is nothing left to remove; every other call on an
+ * unknown guest fails with InstanceNotFound.
+ */
+import { totalmem, cpus } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { BatonError } from '../../../core/errors.js';
+import type { Progress } from '../../../core/migration-state.js';
+import type {
+  GuestInfo, GuestSpec, HostResources, HypervisorDriver, IncomingInfo, MigrateRequest, MigrateResult,
+} from '../../driver-port.js';
+import { KeyedLock } from './keyed-lock.js';
+import { checkDestination, checkSource, resolveMachine } from './qemu-checks.js';
+import { probeQemu } from './qemu-host-info.js';
+import { resolveQemuConfig, type QemuDriverConfig, type ResolvedQemuConfig } from './qemu-config.js';
+import { instancePaths, QemuInstance, type OutgoingRecord } from './qemu-instance.js';
+import { startIncoming, waitIncomingDone } from './incoming-migration.js';
+import { resumeSource, runOutgoing } from './outgoing-migration.js';
+import { toGuestState } from './guest-state.js';
+
+export class QemuDriver implements HypervisorDriver {
+  readonly type = 'qemu';
+  readonly config: ResolvedQemuConfig;
+  readonly #guests = new Map<string, QemuInstance>();
+  readonly #lock = new KeyedLock();
+
+  constructor(config: QemuDriverConfig) {
+    this.config = resolveQemuConfig(config);
+  }
+
+  async hostResources(): Promise<HostResources> {
+    const info = await probeQemu(this.config.binary);
+    const r = this.config.resources;
+    return {
+      hypervisorType: 'QEMU', hypervisorVersion: info.versionNumber, cpuModel: this.config.cpuModel,
+      cpuFeatures: this.config.cpuFeatures, vcpus: r.vcpus ?? cpus().length,
+      memoryMb: r.memoryMb ?? Math.floor(totalmem() / 1024 / 1024), diskGb: r.diskGb ?? 0,
+    };
+  }
+
+  async listGuests(): Promise<GuestInfo[]> {
+    const out: GuestInfo[] = [];
+    for (const [uuid, inst] of this.#guests) {
+      const state = toGuestState(await inst.runState(), inst);
+      if (state) out.push({ uuid, state });
+    }
+    return out;
+  }
+
+  /** PIDs of the QEMU processes this driver runs (for leak checks and operators). */
+  pids(): number[] {
+    return [...this.#guests.values()].filter((g) => g.proc.alive).map((g) => g.proc.pid ?? -1);
+  }
+
+  /** The guest's serial log path (the test guest prints its counter there). */
+  serialLog(uuid: string): string {
+    return instancePaths(this.config.stateDir, uuid).serialLog;
+  }
+
+  spawn(guest: GuestSpec): Promise<void> {
+    return this.#lock.run(guest.uuid, async () => {
+      const existing = this.#guests.get(guest.uuid);
+      if (existing?.proc.alive && !existing.incoming) return;
+      if (existing) throw invalidState(guest.uuid, 'is being migrated to this host');
+      const machine = await resolveMachine(this.config);
+      this.#guests.set(guest.uuid, await QemuInstance.start(this.config, guest, machine, false));
+    });
+  }
+
+  destroy(uuid: string): Promise<void> {
+    return this.#remove(uuid);
+  }
+
+  checkDestination(guest: GuestSpec, source: { cpuModel: string; cpuFeatures: readonly string[] }): Promise<Record<string, unknown>> {
+    return checkDestination(this.config, [...this.#guests.values()], guest, source);
+  }
+
+  async checkSource(guest: GuestSpec): Promise<Record<string, unknown>> {
+    return checkSource(this.config, this.#get(guest.uuid));
+  }
+
+  prepareIncoming(guest: GuestSpec, migrationId: number): Promise<IncomingInfo> {
+    return this.#lock.run(guest.uuid, async () => {
+      const existing = this.#guests.get(guest.uuid);
+      if (existing?.incoming?.migrationId === migrationId && existing.proc.alive) return existing.incoming.info;
+      if (existing?.proc.alive && !existing.incoming) throw invalidState(guest.uuid, 'already runs on this host');
+      if (existing) await this.#drop(existing);
+      const inst = await startIncoming(this.config, guest, migrationId, await resolveMachine(this.config));
+      this.#guests.set(guest.uuid, inst);
+      return inst.incoming!.info;
+    });
+  }
+
+  async migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+    const inst = this.#get(req.guest.uuid);
+    const current = inst.outgoing;
+    if (current?.migrationId === req.migrationId) return current.promise;
+    if (current && !current.settled) throw invalidState(req.guest.uuid, `is migrating (migration ${current.migrationId})`);
+    if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${req.guest.uuid} is not running`, { uuid: req.guest.uuid });
+    const rec: OutgoingRecord = {
+      migrationId: req.migrationId, promise: Promise.resolve({ downtimeMs: 0, totalTimeMs: 0, postcopy: false }), settled: false,
+      abortRequested: false, forceRequested: false, cancel: null, force: null,
+    };
+    const run = this.#lock.run(req.guest.uuid, async () => {
+      const state = await inst.runState();
+      if (state !== 'running' && state !== 'paused') throw invalidState(req.guest.uuid, `is ${state}, not running`);
+      if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${req.guest.uuid} cancelled`, { uuid: req.guest.uuid });
+    }).then(() => runOutgoing(this.config, inst, rec, req, onProgress));
+    rec.promise = run.finally(() => { rec.settled = true; });
+    rec.promise.catch(() => undefined);
+    inst.outgoing = rec;
+    return rec.promise;
+  }
+
+  async abortMigration(uuid: string): Promise<void> {
+    const out = this.#get(uuid).outgoing;
+    if (!out || out.settled || out.abortRequested) return;
+    out.abortRequested = true;
+    await out.cancel?.();
+  }
+
+  async forceComplete(uuid: string): Promise<void> {
+    const out = this.#get(uuid).outgoing;
+    if (!out || out.settled || out.forceRequested) return;
+    out.forceRequested = true;
+    await out.force?.();
+  }
+
+  cleanupSource(uuid: string): Promise<void> {
+    return this.#lock.run(uuid, async () => {
+      const inst = this.#guests.get(uuid);
+      if (!inst) return this.#removeFiles(uuid);
+      const state = await inst.runState();
+      // Never remove the only running copy of a guest: the switch-over must have happened.
+      if (state !== 'postmigrate' && state !== 'gone') throw invalidState(uuid, `is ${state}; the source is removed only after switch-over`);
+      await this.#drop(inst);
+    });
+  }
+
+  finishIncoming(uuid: string): Promise<void> {
+    return this.#lock.run(uuid, async () => {
+      const inst = this.#get(uuid);
+      await waitIncomingDone(this.config, inst);
+      inst.incoming = null;
+    });
+  }
+
+  rollbackDestination(uuid: string): Promise<void> {
+    return this.#remove(uuid);
+  }
+
+  async rollbackSource(uuid: string): Promise<void> {
+    const inst = this.#get(uuid);
+    const out = inst.outgoing;
+    if (out && !out.settled) {
+      out.abortRequested = true;
+      await out.cancel?.().catch(() => undefined);
+      await out.promise.catch(() => undefined);
+    }
+    await this.#lock.run(uuid, async () => {
+      if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${uuid} exited; the guest cannot be resumed here`, { uuid });
+      if (inst.postcopyStarted) throw new BatonError('MigrationError', `post-copy started for ${uuid}; its state lives on the destination`, { uuid });
+      await resumeSource(inst);
+      const state = await inst.runState();
+      if (state !== 'running') throw new BatonError('MigrationError', `guest ${uuid} is ${state} after rollback`, { uuid });
+    });
+  }
+
+  /** Stops every QEMU this driver started and removes their files. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#guests.keys()].map((uuid) => this.#remove(uuid)));
+  }
+
+  #get(uuid: string): QemuInstance {
+    const inst = this.#guests.get(uuid);
+    if (!inst) throw new BatonError('InstanceNotFound', `instance ${uuid} is not on host ${this.config.host}`, { uuid, host: this.config.host });
+    return inst;
+  }
+
+  #remove(uuid: string): Promise<void> {
+    return this.#lock.run(uuid, async () => {
+      const inst = this.#guests.get(uuid);
+      if (inst) await this.#drop(inst);
+      else await this.#removeFiles(uuid);
+    });
+  }
+
+  async #drop(inst: QemuInstance): Promise<void> {
+    await inst.remove();
+    if (this.#guests.get(inst.spec.uuid) === inst) this.#guests.delete(inst.spec.uuid);
+  }
+
+  async #removeFiles(uuid: string): Promise<void> {
+    await rm(instancePaths(this.config.stateDir, uuid).dir, { recursive: true, force: true });
+  }
+}
+
+function invalidState(uuid: string, what: string): BatonError {
+  return new BatonError('InstanceInvalidState', `instance ${uuid} ${what}`, { uuid });
+}
+
+/** The factory the composition root calls for `--driver qemu`. */
+export function createQemuDriver(config: QemuDriverConfig): QemuDriver {
+  return new QemuDriver(config);
+}

@@ -1,0 +1,114 @@
+/**
+ * One guest on this host: its QEMU process, its files under <stateDir>/instances/<uuid>/, and the run
+ * state QEMU reports. Paths are derived from the validated uuid only, so they cannot leave the state dir.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import type { GuestSpec, IncomingInfo, MigrateResult } from '../../driver-port.js';
+import { buildQemuArgs, checkUuid } from './qemu-args.js';
+import { QemuProcess } from './qemu-process.js';
+import type { GuestWorkload, ResolvedQemuConfig } from './qemu-config.js';
+
+/** Pages at 4 MiB and above are the guest's dirty region; the kernel itself lives at 1 MiB. */
+const DIRTY_BASE_MIB = 4;
+const GUEST_HZ = 100;
+const COUNTER_LINES_PER_S = 10;
+
+export interface InstancePaths {
+  readonly dir: string;
+  readonly qmpSocket: string;
+  readonly serialLog: string;
+  readonly pidFile: string;
+}
+
+export function instancePaths(stateDir: string, uuid: string): InstancePaths {
+  const dir = join(stateDir, 'instances', checkUuid(uuid));
+  if (!dir.startsWith(stateDir + sep)) throw new Error(`instance dir escapes the state dir: ${dir}`);
+  return { dir, qmpSocket: join(dir, 'qmp.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid') };
+}
+
+/** The guest's multiboot command line: d=<region pages> p=<pages per tick> t=<ticks per line> h=<Hz>. */
+export function guestCommandLine(w: GuestWorkload): string {
+  const regionPages = Math.round(w.dirtyMib * 256);
+  const perTick = regionPages === 0 ? 0 : Math.max(1, Math.round((w.dirtyRateMibps * 256) / GUEST_HZ));
+  return `d=${regionPages} p=${perTick} t=${GUEST_HZ / COUNTER_LINES_PER_S} h=${GUEST_HZ}`;
+}
+
+export function workloadFor(cfg: ResolvedQemuConfig, imageRef: string): GuestWorkload {
+  return cfg.images[imageRef] ?? cfg.images.default ?? { dirtyMib: 0, dirtyRateMibps: 0 };
+}
+
+export interface OutgoingRecord {
+  readonly migrationId: number;
+  promise: Promise<MigrateResult>;
+  settled: boolean;
+  abortRequested: boolean;
+  forceRequested: boolean;
+  cancel: (() => Promise<void>) | null;
+  force: (() => Promise<void>) | null;
+}
+
+export class QemuInstance {
+  readonly spec: GuestSpec;
+  readonly paths: InstancePaths;
+  readonly proc: QemuProcess;
+  /** Set while this host is the destination of a migration that has not finished here yet. */
+  incoming: { readonly migrationId: number; readonly info: IncomingInfo } | null;
+  /** The current or last outgoing migration. */
+  outgoing: OutgoingRecord | null = null;
+  /** Post-copy started: the source's RAM is no longer a complete copy of the guest. */
+  postcopyStarted = false;
+
+  private constructor(spec: GuestSpec, paths: InstancePaths, proc: QemuProcess, incoming: QemuInstance['incoming']) {
+    this.spec = spec;
+    this.paths = paths;
+    this.proc = proc;
+    this.incoming = incoming;
+  }
+
+  /** Starts QEMU for the guest: running, or (incoming) paused with `-incoming defer`. */
+  static async start(cfg: ResolvedQemuConfig, spec: GuestSpec, machine: string, incoming: boolean): Promise<QemuInstance> {
+    const paths = instancePaths(cfg.stateDir, spec.uuid);
+    const workload = workloadFor(cfg, spec.imageRef);
+    if (workload.dirtyMib + DIRTY_BASE_MIB + 1 > spec.memoryMb) {
+      throw new Error(`guest needs more than ${workload.dirtyMib + DIRTY_BASE_MIB} MiB for its dirty region`);
+    }
+    await rm(paths.dir, { recursive: true, force: true });
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(paths.dir, 'instance.json'), JSON.stringify({ spec, machine, incoming }, null, 2));
+    const args = buildQemuArgs({
+      uuid: spec.uuid, name: safeName(spec), vcpus: spec.vcpus, memoryMb: spec.memoryMb, machine,
+      cpuModel: cfg.cpuModel, accel: cfg.accel, kernel: cfg.guestKernel, append: guestCommandLine(workload),
+      qmpSocket: paths.qmpSocket, serialLog: paths.serialLog, pidFile: paths.pidFile, incoming,
+    });
+    try {
+      const proc = await QemuProcess.start({ binary: cfg.binary, args, qmpSocket: paths.qmpSocket, startTimeoutMs: cfg.startTimeoutMs });
+      return new QemuInstance(spec, paths, proc, null);
+    } catch (err) {
+      await rm(paths.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** QEMU's run state (query-status), or 'gone' when the process has exited. */
+  async runState(): Promise<string> {
+    if (!this.proc.alive) return 'gone';
+    try {
+      const s = await this.proc.qmp.execute<{ status: string }>('query-status');
+      return s.status;
+    } catch {
+      return this.proc.alive ? 'unknown' : 'gone';
+    }
+  }
+
+  /** Stops QEMU (quit, then SIGKILL) and removes the instance's files. Safe to call twice. */
+  async remove(): Promise<void> {
+    await this.proc.stop();
+    await rm(this.paths.dir, { recursive: true, force: true });
+  }
+}
+
+function safeName(spec: GuestSpec): string {
+  const name = spec.name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
+  return name.length > 0 ? name : `instance-${spec.uuid}`;
+}
