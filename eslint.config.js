@@ -14,6 +14,7 @@ export default tseslint.config(
   {
     // The pure core must stay free of I/O: no node:* modules and no adapters.
     files: ['src/core/**/*.ts'],
+    ignores: ['src/core/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'net', 'child_process', '../rpc/*', '../store/*', '../compute/*', '../conductor/*'] }],
     },

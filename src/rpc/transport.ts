@@ -56,13 +56,20 @@ export interface Transport {
 /** One record per message, for tests and benchmarks that must see every message (in-process transport). */
 export interface TraceRecord {
   readonly from: Sender;
+  /** Topic of a request or cast; for a reply, the requester's "role.host". */
   readonly to: string;
+  readonly toRole: Role;
   readonly method: string;
   readonly kind: MessageKind | 'reply';
   readonly at: number;
 }
 
 export type TraceHook = (r: TraceRecord) => void;
+
+/** The role that consumes a topic. */
+export function topicRole(topic: string): Role {
+  return topic.startsWith('compute.') ? 'compute' : 'conductor';
+}
 
 export function computeTopic(host: string): string {
   return `compute.${host}`;

@@ -4,7 +4,7 @@
  * every request, cast and reply.
  */
 import { BatonError } from '../../core/errors.js';
-import type { Envelope, Handler, Reply, Subscription, TraceHook, Transport } from '../transport.js';
+import { topicRole, type Envelope, type Handler, type Reply, type Subscription, type TraceHook, type Transport } from '../transport.js';
 
 interface Consumer {
   readonly handler: Handler;
@@ -34,8 +34,16 @@ export class InProcessBus {
   }
 
   /** @internal */
-  trace(msg: Envelope, to: string, kind: Envelope['kind'] | 'reply', from = msg.from, method = msg.method): void {
-    this.#trace?.({ from, to, method, kind, at: this.#now() });
+  trace(msg: Envelope, topic: string, kind: Envelope['kind'] | 'reply'): void {
+    if (!this.#trace) return;
+    const at = this.#now();
+    if (kind === 'reply') {
+      // A reply travels from the topic's consumer back to whoever sent the request.
+      const from = { role: topicRole(topic), host: topic.startsWith('compute.') ? topic.slice('compute.'.length) : topic };
+      this.#trace({ from, to: `${msg.from.role}.${msg.from.host}`, toRole: msg.from.role, method: msg.method, kind, at });
+    } else {
+      this.#trace({ from: msg.from, to: topic, toRole: topicRole(topic), method: msg.method, kind, at });
+    }
   }
 
   /** @internal Adds a consumer and hands it any messages that waited for one. */
@@ -121,7 +129,7 @@ class InProcessTransport implements Transport {
       if (!pending) return; // no consumer yet: the request waits and may time out, as on a broker
       pending.then((replyWire) => {
         clearTimeout(timer);
-        this.#bus.trace(msg, msg.from.host, 'reply', { role: roleOf(topic), host: hostOf(topic) }, msg.method);
+        this.#bus.trace(msg, topic, 'reply');
         resolve(JSON.parse(replyWire) as Reply);
       }, reject);
     });
@@ -141,12 +149,4 @@ class InProcessTransport implements Transport {
   #assertOpen(): void {
     if (this.#closed) throw new BatonError('Internal', 'transport is closed');
   }
-}
-
-function roleOf(topic: string): 'conductor' | 'compute' {
-  return topic.startsWith('compute.') ? 'compute' : 'conductor';
-}
-
-function hostOf(topic: string): string {
-  return topic.startsWith('compute.') ? topic.slice('compute.'.length) : topic;
 }

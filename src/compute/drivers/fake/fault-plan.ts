@@ -21,6 +21,12 @@ export class FaultPlan {
     return this;
   }
 
+  /** The next `times` calls of `op` take `ms` longer (real time). */
+  delay(op: string, ms: number, times = 1): this {
+    this.#rules.push({ op, remaining: times, action: () => new Promise((r) => setTimeout(r, ms)) });
+    return this;
+  }
+
   /** The next call of `op` blocks until the returned function is called. */
   hang(op: string): () => void {
     let release!: () => void;
