@@ -5,11 +5,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatonError } from '../../src/core/errors.js';
-import { computeTopic, CONDUCTOR_TOPIC, type Envelope, type Handler } from '../../src/rpc/transport.js';
+import { computeTopic, CONDUCTOR_TOPIC, type Envelope } from '../../src/rpc/transport.js';
 import { amqpHarness, inProcessHarness, IN_CI, type Harness } from './transport-harness.js';
 import { envelope, gate, sleep, waitFor } from './transport-helpers.js';
 
-const echo: Handler = async (m) => ({ ok: true, result: m.args });
 
 for (const h of [inProcessHarness(), await amqpHarness()]) {
   if (h.unavailable && IN_CI) {
