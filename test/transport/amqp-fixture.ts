@@ -67,11 +67,12 @@ export class AmqpRun {
   /** Closes this run's connections from the broker side, as a broker restart or a network cut would. */
   async killConnections(): Promise<number> {
     const run = promisify(execFile);
-    const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties', '--formatter', 'json']);
-    const rows = JSON.parse(stdout) as Array<{ pid: string; client_properties: Array<[string, string, unknown]> }>;
-    const ours = rows.filter((r) => r.client_properties.some(([k, , v]) => k === 'connection_name'
-      && typeof v === 'string' && v.includes(` ${this.exchange} `)));
-    for (const r of ours) await run('rabbitmqctl', ['-q', 'close_connection', r.pid.replace(/^#PID/, ''), 'test']);
+    // Tab-separated output: the JSON formatter prints pids in a form close_connection does not accept.
+    const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
+    const ours = stdout.split('\n')
+      .filter((line) => line.includes(`{"connection_name","baton ${this.exchange} `))
+      .map((line) => line.split('\t')[0] ?? '');
+    for (const pid of ours) await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test']);
     return ours.length;
   }
 }

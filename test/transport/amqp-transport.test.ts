@@ -1,0 +1,115 @@
+/**
+ * What only the RabbitMQ transport promises: durable queues, message properties (persistence and
+ * expiry), rejection of malformed messages, start-up errors that name the URL, and recovery after
+ * the broker drops the connection. Fails under CI when RabbitMQ is unreachable, skips elsewhere.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAmqpTransport } from '../../src/rpc/transports/amqp/amqp-transport.js';
+import { computeTopic } from '../../src/rpc/transport.js';
+import { AMQP_URL, AmqpRun, IN_CI, rabbitUnreachable, rawConnect, rawPublish } from './amqp-fixture.js';
+import { envelope, sleep, waitFor } from './transport-helpers.js';
+
+const unavailable = await rabbitUnreachable();
+
+if (unavailable && IN_CI) {
+  it('amqp transport', () => assert.fail(unavailable));
+} else {
+  describe('amqp transport', { skip: unavailable ?? false, timeout: 30_000 }, () => {
+    const run = new AmqpRun();
+    after(() => run.cleanup());
+    let n = 0;
+    const fresh = (): string => run.topic(computeTopic(`amqp-host-${++n}`));
+
+    it('a cast sent while no server consumes waits in the durable queue until one does', async () => {
+      const client = await run.transport();
+      const topic = fresh();
+      await client.publish(topic, envelope('progress', { pct: 10 }, 'cast'));
+      const server = await run.transport();
+      const got: unknown[] = [];
+      await server.serve(topic, async (m) => { got.push(m.args); return { ok: true, result: null }; });
+      await waitFor(() => got.length === 1, 'the waiting cast');
+      assert.deepEqual(got, [{ pct: 10 }]);
+    });
+
+    it('casts and lcalls are persistent; calls are not and expire at their deadline', async () => {
+      const client = await run.transport();
+      const topic = fresh();
+      await client.publish(topic, envelope('progress', {}, 'cast'));
+      const lcall = client.request(topic, envelope('live_migration', {}, 'lcall'), 300).catch(() => 'timeout');
+      const call = client.request(topic, envelope('check', {}, 'call'), 300).catch(() => 'timeout');
+      const c = await rawConnect(AMQP_URL);
+      const ch = await c.createChannel();
+      const props = [];
+      for (let i = 0; i < 3; i++) {
+        const m = await ch.get(run.queue(topic), { noAck: true });
+        await (m ? Promise.resolve() : sleep(20));
+        if (m) props.push([m.properties.deliveryMode, m.properties.expiration, JSON.parse(m.content.toString()).kind]);
+        else i--;
+      }
+      await c.close();
+      assert.deepEqual(props, [[2, undefined, 'cast'], [2, '300', 'lcall'], [1, '300', 'call']]);
+      assert.deepEqual([await lcall, await call], ['timeout', 'timeout']);
+    });
+
+    it('an expired request is not delivered to a server that starts after its deadline', async () => {
+      const client = await run.transport();
+      const topic = fresh();
+      await assert.rejects(client.request(topic, envelope('stale'), 100), { code: 'MessagingTimeout' });
+      await sleep(50);
+      const server = await run.transport();
+      const seen: string[] = [];
+      await server.serve(topic, async (m) => { seen.push(m.method); return { ok: true, result: null }; });
+      assert.deepEqual(await client.request(topic, envelope('fresh'), 2000), { ok: true, result: null });
+      assert.deepEqual(seen, ['fresh']);
+    });
+
+    it('a malformed message is rejected and logged; the server keeps serving', async () => {
+      const server = await run.transport();
+      const topic = fresh();
+      await server.serve(topic, async (m) => ({ ok: true, result: m.method }));
+      await rawPublish(run.exchange, topic, Buffer.from('{not json'));
+      await rawPublish(run.exchange, topic, Buffer.from(JSON.stringify({ hello: 'world' })));
+      await waitFor(() => run.logs.filter((l) => l.msg.includes('malformed')).length === 2, 'two rejections logged');
+      const lines = run.logs.filter((l) => l.msg.includes('malformed')).map((l) => l.msg).join('\n');
+      assert.match(lines, /not JSON/);
+      assert.match(lines, /not an Envelope \(field "v" is not a string\)/);
+      const client = await run.transport();
+      assert.deepEqual(await client.request(topic, envelope('still_alive'), 2000), { ok: true, result: 'still_alive' });
+      const c = await rawConnect(AMQP_URL);
+      const q = await (await c.createChannel()).checkQueue(run.queue(topic));
+      await c.close();
+      assert.equal(q.messageCount, 0, 'the rejected messages were requeued');
+    });
+
+    it('an unreachable or invalid URL fails at start-up naming the URL, password masked', async () => {
+      await assert.rejects(createAmqpTransport({ url: 'amqp://baton:s3cret@127.0.0.1:1/' }), (err: Error) => {
+        assert.match(err.message, /RabbitMQ at amqp:\/\/baton:\*\*\*@127\.0\.0\.1:1\/ is unreachable/);
+        assert.ok(!err.message.includes('s3cret'));
+        return true;
+      });
+      await assert.rejects(createAmqpTransport({ url: 'http://baton:s3cret@127.0.0.1/' }), /http:\/\/baton:\*\*\*@127\.0\.0\.1\/ must use amqp/);
+    });
+
+    it('after the broker drops the connection, consumers come back and calls and casts work again', async () => {
+      const own = new AmqpRun(); // its own exchange, so only these two connections are dropped
+      try {
+        const server = await own.transport();
+        const client = await own.transport();
+        const topic = own.topic(computeTopic('reconnect-host'));
+        const seen: string[] = [];
+        await server.serve(topic, async (m) => { seen.push(m.method); return { ok: true, result: m.method }; });
+        assert.deepEqual(await client.request(topic, envelope('before'), 2000), { ok: true, result: 'before' });
+        assert.equal(await own.killConnections(), 2);
+        await waitFor(() => own.logs.filter((l) => l.msg.includes('lost connection')).length === 2, 'both losses noticed');
+        // Sent while (possibly) still disconnected: waits for the reconnect instead of failing.
+        await client.publish(topic, envelope('cast_during_outage', {}, 'cast'));
+        assert.deepEqual(await client.request(topic, envelope('after'), 5000), { ok: true, result: 'after' });
+        await waitFor(() => seen.includes('cast_during_outage'), 'the cast after reconnect');
+        assert.deepEqual(seen.filter((m) => m !== 'cast_during_outage'), ['before', 'after']);
+      } finally {
+        await own.cleanup();
+      }
+    });
+  });
+}
