@@ -14,8 +14,12 @@ async function migrateAtoB(h: Hosts, spec: GuestSpec, migrationId = 1) {
   await h.a.checkSource(spec);
   const incoming = await h.b.prepareIncoming(spec, migrationId);
   assert.match(incoming.uri, /^tcp:127\.0\.0\.1:\d+$/);
+  assert.deepEqual(await h.b.prepareIncoming(spec, migrationId), incoming, 'a repeated prepare returns the same listener');
+  assert.deepEqual(await h.b.listGuests(), [{ uuid: spec.uuid, state: 'incoming' }]);
   const progress: Progress[] = [];
-  const result = await h.a.migrate({ guest: spec, migrationId, destHost: 'b', incoming }, (p) => progress.push(p));
+  const req = { guest: spec, migrationId, destHost: 'b', incoming };
+  const [result, again] = await Promise.all([h.a.migrate(req, (p) => progress.push(p)), h.a.migrate(req, () => {})]);
+  assert.deepEqual(again, result, 'a repeated live_migration joins the running one');
   return { result, progress };
 }
 
@@ -32,6 +36,7 @@ async function finishAndVerify(h: Hosts, spec: GuestSpec): Promise<void> {
   const srcLog = readSerial(h.a.serialLog(spec.uuid));
   assert.equal(srcLog.boots, 1);
   const srcLast = srcLog.counters.at(-1)!;
+  await assert.rejects(h.a.rollbackSource(spec.uuid), { code: 'InstanceInvalidState' }, 'no split brain after switch-over');
   await h.a.cleanupSource(spec.uuid);
   await h.a.cleanupSource(spec.uuid); // idempotent
   await h.b.finishIncoming(spec.uuid);
@@ -93,6 +98,13 @@ test('unknown guests: typed InstanceNotFound; removals of absent guests succeed'
     await h.a.cleanupSource(spec.uuid);
     await h.a.destroy(spec.uuid);
     await assert.rejects(h.a.spawn({ ...spec, uuid: '../../etc' }), { code: 'InvalidRequest' });
+    await h.a.spawn(spec);
+    await assert.rejects(h.a.cleanupSource(spec.uuid), { code: 'InstanceInvalidState' }, 'a running guest is never cleaned up');
+    await assert.rejects(h.a.prepareIncoming(spec, 3), { code: 'InstanceInvalidState' });
+    await assert.rejects(h.a.checkDestination(spec, CPU), { code: 'MigrationPreCheckError' });
+    await assert.rejects(h.b.checkDestination(spec, { cpuModel: 'Haswell', cpuFeatures: [] }), { code: 'InvalidCPUInfo' });
+    await assert.rejects(h.b.checkDestination({ ...spec, memoryMb: 4096 }, CPU), { code: 'MigrationPreCheckError' });
+    await h.a.destroy(spec.uuid);
     await waitFor('no QEMU', () => qemuPidsUnder(h.root).length === 0);
   } finally {
     await h.close();

@@ -34,6 +34,8 @@ export class MigrationMonitor {
   #paused = false;
   #postcopy = false;
   #wake: (() => void) | null = null;
+  /** An event arrived while no sleep was pending: the next sleep returns at once. */
+  #woken = false;
 
   constructor(options: MonitorOptions) {
     this.#o = options;
@@ -47,7 +49,7 @@ export class MigrationMonitor {
   /** Runs until QEMU reports a final status. The caller has already issued `migrate`. */
   async run(): Promise<MonitorOutcome> {
     const { qmp, policy, memoryMb, clock } = this.#o;
-    const off = qmp.onEvent((e) => { if (e.event === 'MIGRATION' || e.event === 'MIGRATION_PASS') this.#wake?.(); });
+    const off = qmp.onEvent((e) => { if (e.event === 'MIGRATION' || e.event === 'MIGRATION_PASS') this.#poke(); });
     const steps = downtimeSteps(policy, memoryMb);
     const timeoutMs = completionTimeoutMs(policy, memoryMb);
     const start = clock.now();
@@ -92,7 +94,7 @@ export class MigrationMonitor {
     if (this.#cancelReason !== null) return;
     this.#cancelReason = reason;
     await this.#o.qmp.execute('migrate_cancel');
-    this.#wake?.();
+    this.#poke();
   }
 
   /** Post-copy when it is ready on both ends, else pause the source so that pre-copy converges. */
@@ -105,7 +107,7 @@ export class MigrationMonitor {
       this.#paused = true;
       await this.#o.qmp.execute('stop');
     }
-    this.#wake?.();
+    this.#poke();
   }
 
   #final(info: QueryMigrate): MonitorOutcome | null {
@@ -121,10 +123,19 @@ export class MigrationMonitor {
     }
   }
 
+  #poke(): void {
+    if (this.#wake) this.#wake();
+    else this.#woken = true;
+  }
+
   #sleep(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.#wake = null; resolve(); };
       const timer = setTimeout(done, ms);
-      function done(): void { clearTimeout(timer); resolve(); }
       this.#wake = done;
     });
   }

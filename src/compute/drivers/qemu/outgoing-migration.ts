@@ -3,6 +3,7 @@
  * with the monitor, and turn QEMU's final status into a result or a typed error. On any failure the
  * source guest is left running (resumed if force-complete had paused it).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { BatonError } from '../../../core/errors.js';
 import type { Progress } from '../../../core/migration-state.js';
 import type { MigrateRequest, MigrateResult } from '../../driver-port.js';
@@ -63,6 +64,7 @@ export async function runOutgoing(
   }
   if (outcome.status === 'completed') {
     if (outcome.postcopy) inst.postcopyStarted = true;
+    await settlePostmigrate(inst);
     return { downtimeMs: outcome.downtimeMs, totalTimeMs: outcome.totalTimeMs, postcopy: outcome.postcopy };
   }
   await resumeSource(inst);
@@ -73,6 +75,15 @@ export async function runOutgoing(
     throw new BatonError('MigrationError', `live migration of ${inst.spec.uuid} ${why}; aborted`, { ...fields, reason: outcome.reason });
   }
   throw new BatonError('MigrationError', `live migration of ${inst.spec.uuid} failed: ${outcome.error}`, fields);
+}
+
+/** QEMU reports `completed` a moment before its run state leaves finish-migrate for postmigrate. */
+async function settlePostmigrate(inst: QemuInstance): Promise<void> {
+  for (let i = 0; i < 2_500; i++) {
+    const state = await inst.runState();
+    if (state !== 'finish-migrate') return;
+    await delay(2);
+  }
 }
 
 /**

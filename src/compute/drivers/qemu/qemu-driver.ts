@@ -101,13 +101,13 @@ export class QemuDriver implements HypervisorDriver {
     if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${req.guest.uuid} is not running`, { uuid: req.guest.uuid });
     const rec: OutgoingRecord = {
       migrationId: req.migrationId, promise: Promise.resolve({ downtimeMs: 0, totalTimeMs: 0, postcopy: false }), settled: false,
-      abortRequested: false, forceRequested: false, cancel: null, force: null,
+      completed: false, abortRequested: false, forceRequested: false, cancel: null, force: null,
     };
     const run = this.#lock.run(req.guest.uuid, async () => {
       const state = await inst.runState();
       if (state !== 'running' && state !== 'paused') throw invalidState(req.guest.uuid, `is ${state}, not running`);
       if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${req.guest.uuid} cancelled`, { uuid: req.guest.uuid });
-    }).then(() => runOutgoing(this.config, inst, rec, req, onProgress));
+    }).then(() => runOutgoing(this.config, inst, rec, req, onProgress)).then((r) => { rec.completed = true; return r; });
     rec.promise = run.finally(() => { rec.settled = true; });
     rec.promise.catch(() => undefined);
     inst.outgoing = rec;
@@ -161,6 +161,10 @@ export class QemuDriver implements HypervisorDriver {
     }
     await this.#lock.run(uuid, async () => {
       if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${uuid} exited; the guest cannot be resumed here`, { uuid });
+      if (inst.outgoing?.completed) {
+        // Resuming here would run the guest twice: it switched over to the destination.
+        throw invalidState(uuid, 'switched over to the destination; it cannot be resumed on the source');
+      }
       if (inst.postcopyStarted) throw new BatonError('MigrationError', `post-copy started for ${uuid}; its state lives on the destination`, { uuid });
       await resumeSource(inst);
       const state = await inst.runState();

@@ -42,6 +42,8 @@ export interface OutgoingRecord {
   readonly migrationId: number;
   promise: Promise<MigrateResult>;
   settled: boolean;
+  /** The migration completed: the guest switched over to the destination. */
+  completed: boolean;
   abortRequested: boolean;
   forceRequested: boolean;
   cancel: (() => Promise<void>) | null;
