@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** The `baton` command. Each sub-command lives in its own module under commands/. */
 import { Command, CommanderError } from 'commander';
+import { registerClientHost } from './commands/client-host.js';
+import { registerClientLiveMigrate } from './commands/client-live-migrate.js';
+import { registerClientMigration } from './commands/client-migration.js';
+import { registerClientServer } from './commands/client-server.js';
 import { registerDemo } from './commands/demo-command.js';
 import { registerUp } from './commands/up-command.js';
 
@@ -12,6 +16,10 @@ const program = new Command('baton')
 
 registerUp(program);
 registerDemo(program);
+registerClientServer(program);
+registerClientLiveMigrate(program);
+registerClientMigration(program);
+registerClientHost(program);
 
 try {
   await program.parseAsync(process.argv);
