@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { BatonError } from '../core/errors.js';
-import type { WorkflowEvent } from '../core/migration-state.js';
+import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
 import { isStep } from '../core/migration-steps.js';
 import type { Clock } from '../core/ports.js';
 import {
@@ -28,6 +28,8 @@ export interface ConductorDeps {
   readonly clock: Clock;
   readonly config: ConductorConfig;
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Told when a migration this conductor drove reaches a terminal status (after commit). */
+  readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
 }
 
 export class Conductor {
@@ -47,7 +49,7 @@ export class Conductor {
     this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#versions.get(h),
       apply: (id, e) => this.engine.apply(id, e), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
-      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds) });
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), ...(d.onTerminal ? { onTerminal: d.onTerminal } : {}) });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log };
   }

@@ -8,7 +8,9 @@ import type { Repo } from '../store/store.js';
 export async function scheduleInTx(tx: Repo, s: WorkflowState, cmd: { requestedHost: string | null; excluded: readonly string[] },
   now: number, serviceDownTimeMs: number): Promise<WorkflowEvent> {
   try {
-    const hosts = await tx.listServices();
+    // A named destination needs only itself and the source; otherwise every host is a candidate.
+    const hosts = cmd.requestedHost === null ? await tx.listServices()
+      : (await Promise.all([tx.getService(s.source.host), tx.getService(cmd.requestedHost)])).filter((h) => h !== undefined);
     const source = hosts.find((h) => h.host === s.source.host);
     if (!source) throw new BatonError('ComputeHostNotFound', `Compute host ${s.source.host} could not be found.`);
     const usage = await tx.hostUsage(cmd.requestedHost ?? undefined);

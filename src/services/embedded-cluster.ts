@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { AllocationRatios } from '../core/model.js';
+import type { WorkflowState } from '../core/migration-state.js';
 import type { Clock } from '../core/ports.js';
 import { ComputeAgent } from '../compute/compute-agent.js';
 import { FakeDriver, type FakeMigrationPolicy } from '../compute/drivers/fake/fake-driver.js';
@@ -33,6 +34,7 @@ export interface EmbeddedOptions {
   /** Builds a host's driver instead of the fake one (the qemu driver plugs in here). */
   readonly driverFactory?: (host: string) => Promise<HypervisorDriver>;
   readonly log: LogFn;
+  readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
 }
 
 export interface EmbeddedCluster {
@@ -50,7 +52,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedCluster
   const store = await createSqliteStore(o.dataDir === null ? ':memory:' : join(o.dataDir, 'baton.sqlite'));
   const bus = new InProcessBus();
   const config = conductorConfig(o.conductor);
-  const conductor = new Conductor({ name: 'conductor-0', store, transport: bus.transport(), clock: systemClock, config, log: o.log });
+  const conductor = new Conductor({ name: 'conductor-0', store, transport: bus.transport(), clock: systemClock, config, log: o.log,
+    ...(o.onTerminal ? { onTerminal: o.onTerminal } : {}) });
   await conductor.start();
   const fabric = new InMemoryFabric();
   const driverClock = o.driverClock ?? new SimClock();
