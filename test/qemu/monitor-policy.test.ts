@@ -6,6 +6,7 @@ import {
 } from '../../src/compute/drivers/qemu/monitor-policy.js';
 import { buildQemuArgs, type QemuArgsInput } from '../../src/compute/drivers/qemu/qemu-args.js';
 import { guestCommandLine } from '../../src/compute/drivers/qemu/qemu-instance.js';
+import { loadQemuDriverConfig } from '../../src/compute/drivers/qemu/index.js';
 
 test('defaults are Nova\'s: 500 ms in 10 steps, 75 s/GiB apart, 800 s/GiB completion timeout, abort', () => {
   const p = loadMonitorPolicy();
@@ -61,4 +62,16 @@ test('QEMU arguments come from validated fields only', () => {
 test('the guest command line encodes the workload in pages and ticks', () => {
   assert.equal(guestCommandLine({ dirtyMib: 0, dirtyRateMibps: 0 }), 'd=0 p=0 t=10 h=100');
   assert.equal(guestCommandLine({ dirtyMib: 24, dirtyRateMibps: 400 }), 'd=6144 p=1024 t=10 h=100');
+});
+
+test('the driver config loader checks shapes, rejects unknown keys and validates the policy', () => {
+  const base = { host: 'h1', stateDir: '/var/lib/baton', guestKernel: '/opt/baton/guest.bin' };
+  const cfg = loadQemuDriverConfig({ images: { hot: { dirtyMib: 8, dirtyRateMibps: 100 } }, policy: { timeoutAction: 'force_complete' } }, base);
+  assert.equal(cfg.host, 'h1');
+  assert.deepEqual(cfg.images, { hot: { dirtyMib: 8, dirtyRateMibps: 100 } });
+  assert.throws(() => loadQemuDriverConfig({ stateDirr: '/x' }, base), { code: 'InvalidRequest' });
+  assert.throws(() => loadQemuDriverConfig({ cpuFeatures: 'avx' }, base), { code: 'InvalidRequest' });
+  assert.throws(() => loadQemuDriverConfig({ policy: { timeoutAction: 'pause' } }, base), { code: 'InvalidRequest' });
+  assert.throws(() => loadQemuDriverConfig({ images: { x: { dirtyMib: '8' } } }, base), { code: 'InvalidRequest' });
+  assert.throws(() => loadQemuDriverConfig({}, { host: 'h1' }), { code: 'InvalidRequest' });
 });

@@ -100,8 +100,8 @@ test('force-complete without post-copy pauses the guest, completes, and the dest
     await finishOnDestination(s);
   }));
 
-test('abort by request while running: MigrationCancelled, guest runs on the source, destination cleaned', () =>
-  withMigration({}, async (s) => {
+test('abort by request while running (auto-converge on): MigrationCancelled, guest runs on the source, destination cleaned', () =>
+  withMigration({ permitAutoConverge: true }, async (s) => {
     await waitFor('progress', () => s.progress.length > 0);
     await s.h.a.abortMigration(s.spec.uuid);
     await s.h.a.abortMigration(s.spec.uuid);

@@ -77,6 +77,9 @@ test('dirtying guest that converges completes with progress and downtime within 
     assert.ok(progress.length > 0, 'progress was reported while the migration ran');
     const p = progress.at(-1)!;
     assert.ok(p.memoryTotal >= 64 * 1024 * 1024 && p.memoryProcessed > 0, `progress ${JSON.stringify(p)}`);
+    // The 2 MiB working set was re-dirtied and re-sent: more passes and bytes than an idle guest (2, ~0.6 MB).
+    assert.ok((result.passes as number) >= 3, `passes ${String(result.passes)}`);
+    assert.ok((result.transferredBytes as number) > 2 * 2 * 1024 * 1024, `transferred ${String(result.transferredBytes)}`);
     assert.ok(result.downtimeMs <= 400, `downtime ${result.downtimeMs} ms`);
     await finishAndVerify(h, spec);
   } finally {

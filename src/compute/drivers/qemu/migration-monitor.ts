@@ -12,7 +12,8 @@ import { toProgress, type QueryMigrate } from './query-migrate.js';
 export type CancelReason = 'requested' | 'timeout' | 'stall';
 
 export type MonitorOutcome =
-  | { readonly status: 'completed'; readonly downtimeMs: number; readonly totalTimeMs: number; readonly postcopy: boolean }
+  | { readonly status: 'completed'; readonly downtimeMs: number; readonly totalTimeMs: number; readonly postcopy: boolean;
+      readonly transferredBytes: number; readonly passes: number }
   | { readonly status: 'failed'; readonly error: string }
   | { readonly status: 'cancelled'; readonly reason: CancelReason };
 
@@ -113,7 +114,10 @@ export class MigrationMonitor {
   #final(info: QueryMigrate): MonitorOutcome | null {
     switch (info.status) {
       case 'completed':
-        return { status: 'completed', downtimeMs: info.downtime ?? 0, totalTimeMs: info['total-time'] ?? 0, postcopy: this.#postcopy };
+        return {
+          status: 'completed', downtimeMs: info.downtime ?? 0, totalTimeMs: info['total-time'] ?? 0, postcopy: this.#postcopy,
+          transferredBytes: info.ram?.transferred ?? 0, passes: info.ram?.['dirty-sync-count'] ?? 0,
+        };
       case 'failed':
         return { status: 'failed', error: info['error-desc'] ?? 'migration failed' };
       case 'cancelled':

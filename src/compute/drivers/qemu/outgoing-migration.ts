@@ -65,7 +65,10 @@ export async function runOutgoing(
   if (outcome.status === 'completed') {
     if (outcome.postcopy) inst.postcopyStarted = true;
     await settlePostmigrate(inst);
-    return { downtimeMs: outcome.downtimeMs, totalTimeMs: outcome.totalTimeMs, postcopy: outcome.postcopy };
+    return {
+      downtimeMs: outcome.downtimeMs, totalTimeMs: outcome.totalTimeMs, postcopy: outcome.postcopy,
+      transferredBytes: outcome.transferredBytes, passes: outcome.passes,
+    };
   }
   await resumeSource(inst);
   const fields = { uuid: inst.spec.uuid, migrationId: req.migrationId };
