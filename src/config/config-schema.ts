@@ -1,0 +1,96 @@
+/**
+ * The config file of the separate processes (`baton api|conductor|compute`), as a TypeBox schema.
+ * Every section and key is optional; the defaults below fill what is absent. Unknown keys are
+ * refused so a typo cannot silently fall back to a default.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const closed = <T extends Record<string, TSchema>>(props: T, description: string) =>
+  Type.Object(props, { additionalProperties: false, description, default: {} });
+const ms = (def: number, description: string) => Type.Integer({ minimum: 1, default: def, description });
+const optMs = (description: string) => Type.Optional(Type.Integer({ minimum: 1, description }));
+
+export const TransportSection = closed({
+  url: Type.String({ minLength: 1, default: 'amqp://guest:guest@127.0.0.1:5672', description: 'memory:// or amqp://user:pass@host:port/vhost' }),
+  exchange: Type.String({ minLength: 1, default: 'baton', description: 'AMQP topic exchange' }),
+  prefetch: Type.Integer({ minimum: 1, default: 64, description: 'unacknowledged messages per consumer' }),
+  heartbeatSec: Type.Integer({ minimum: 0, default: 10, description: 'AMQP heartbeat' }),
+}, 'the RPC transport');
+
+export const DatabaseSection = closed({
+  url: Type.String({ minLength: 1, default: 'sqlite:./baton-data/baton.sqlite', description: 'sqlite:PATH or postgres://user:pass@host:port/db' }),
+  schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$', description: 'PostgreSQL schema (created if missing)' })),
+  maxConnections: Type.Integer({ minimum: 1, default: 10, description: 'PostgreSQL pool size per process' }),
+}, 'the store');
+
+export const WorkflowSection = Type.Object({
+  checkTimeoutMs: optMs('deadline of each pre-check call'),
+  preTimeoutMs: optMs('deadline of pre_live_migration'),
+  migrateStallMs: optMs('live_migration silence before the source is asked'),
+  migrateMaxWaits: Type.Optional(Type.Integer({ minimum: 1, description: '"still running" answers accepted for live_migration' })),
+  postTimeoutMs: optMs('deadline of each post step'),
+  rollbackTimeoutMs: optMs('deadline of each rollback step'),
+  queryTimeoutMs: optMs('deadline of a step status query'),
+  maxQueries: Type.Optional(Type.Integer({ minimum: 1, description: 'unanswered status queries before a step fails' })),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, description: 'attempts of post/rollback steps and re-sends' })),
+  retryBackoffMs: optMs('pause before a step is re-sent'),
+  migrateMaxRetries: Type.Optional(Type.Integer({ minimum: 0, description: 'destinations tried when the scheduler picks' })),
+}, { additionalProperties: false, default: {} });
+
+export const ConductorSection = closed({
+  name: Type.Optional(Type.String({ minLength: 1, description: 'this conductor in logs and RPC envelopes (default conductor-<hostname>-<pid>)' })),
+  tickMs: optMs('how often due deadlines are looked for'),
+  serviceDownTimeMs: optMs('a compute silent for longer is down'),
+  callTimeoutMs: optMs('deadline of plain calls (spawn, destroy)'),
+  startGraceMs: optMs('a migration whose start message was lost starts after this'),
+  workflow: WorkflowSection,
+}, 'the conductor');
+
+export const ComputeSection = closed({
+  hostIp: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address reported for this host' }),
+  reportIntervalMs: ms(10_000, 'heartbeat interval'),
+  progressIntervalMs: ms(1_000, 'shortest gap between two progress reports'),
+  ratios: Type.Object({
+    cpu: Type.Number({ exclusiveMinimum: 0, default: 16 }), ram: Type.Number({ exclusiveMinimum: 0, default: 1.5 }),
+    disk: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+  }, { additionalProperties: false, default: {} }),
+  fabricDir: Type.Optional(Type.String({ minLength: 1, description: 'fake driver: rendezvous directory of the loopback migration fabric' })),
+  fake: Type.Object({
+    dirtyRateMibs: Type.Optional(Type.Number({ minimum: 0 })),
+    bandwidthMibs: Type.Optional(Type.Number({ minimum: 0 })),
+    downtimeLimitMs: Type.Optional(Type.Number({ minimum: 0 })),
+    autoConverge: Type.Optional(Type.Boolean()),
+    postcopyAllowed: Type.Optional(Type.Boolean()),
+    maxPasses: Type.Optional(Type.Integer({ minimum: 1 })),
+    completionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeoutAction: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('force_complete')])),
+  }, { additionalProperties: false, default: {}, description: 'fake driver migration policy' }),
+}, 'compute hosts');
+
+const AuthUser = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  password: Type.String({ minLength: 1 }),
+  project: Type.String({ minLength: 1 }),
+  roles: Type.Array(Type.Union([Type.Literal('admin'), Type.Literal('member')])),
+}, { additionalProperties: false });
+
+export const ApiSection = closed({
+  host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'listen address' }),
+  port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8774, description: 'listen port (0: any free port)' }),
+  auth: Type.Optional(Type.Object({
+    users: Type.Array(AuthUser, { minItems: 1 }),
+    tokenTtlSeconds: Type.Integer({ minimum: 1, default: 3600 }),
+    tokenSecret: Type.Union([Type.String({ minLength: 16 }), Type.Null()], { default: null }),
+  }, { additionalProperties: false, description: 'users, roles and token settings (AuthConfig)' })),
+  policy: Type.Record(Type.String({ minLength: 1 }), Type.String(), { default: {}, description: 'policy rule overrides by Nova rule name' }),
+}, 'the HTTP API');
+
+export const BatonConfigSchema = Type.Object({
+  transport: TransportSection,
+  database: DatabaseSection,
+  conductor: ConductorSection,
+  compute: ComputeSection,
+  api: ApiSection,
+}, { additionalProperties: false });
+
+export type BatonConfig = Static<typeof BatonConfigSchema>;
