@@ -73,7 +73,7 @@ export class ComputeClient {
     const m = /maximum is (\d+\.\d+)/i.exec(message);
     if (m?.[1]) return m[1];
     try {
-      const doc = (await httpJson('GET', `${this.#session!.computeUrl}/`, {})).body as { version?: { version?: string } };
+      const doc = (await httpJson('GET', this.#session!.computeUrl, {})).body as { version?: { version?: string } };
       const v = doc.version?.version;
       if (v && /^\d+\.\d+$/.test(v)) return compareVersions(v, this.#settings.microversion) < 0 ? v : this.#settings.microversion;
     } catch { /* no version document: fall back to the base version */ }
