@@ -113,3 +113,15 @@ test('unknown guests: typed InstanceNotFound; removals of absent guests succeed'
     await h.close();
   }
 });
+
+test('host resources report QEMU, its version and the configured capacity', async () => {
+  const h = twoHosts();
+  try {
+    const r = await h.a.hostResources();
+    assert.equal(r.hypervisorType, 'QEMU');
+    assert.ok(r.hypervisorVersion >= 7_000_000, `version ${r.hypervisorVersion}`);
+    assert.deepEqual([r.cpuModel, r.memoryMb, r.vcpus], ['qemu64', 1024, 2]);
+  } finally {
+    await h.close();
+  }
+});

@@ -50,12 +50,10 @@ export async function checkDestination(
     throw new BatonError('MigrationPreCheckError', `instance ${guest.uuid} already runs on ${cfg.host}`, { host: cfg.host, uuid: guest.uuid });
   }
   const capacity = cfg.resources.memoryMb;
-  if (capacity !== undefined) {
-    const used = guests.filter((g) => g.proc.alive && g.spec.uuid !== guest.uuid).reduce((sum, g) => sum + g.spec.memoryMb, 0);
-    if (capacity - used < guest.memoryMb) {
-      throw new BatonError('MigrationPreCheckError', `${cfg.host} has ${capacity - used} MiB free, the guest needs ${guest.memoryMb} MiB`,
-        { host: cfg.host, freeMb: capacity - used, neededMb: guest.memoryMb });
-    }
+  const used = guests.filter((g) => g.proc.alive && g.spec.uuid !== guest.uuid).reduce((sum, g) => sum + g.spec.memoryMb, 0);
+  if (capacity - used < guest.memoryMb) {
+    throw new BatonError('MigrationPreCheckError', `${cfg.host} has ${capacity - used} MiB free, the guest needs ${guest.memoryMb} MiB`,
+      { host: cfg.host, freeMb: capacity - used, neededMb: guest.memoryMb });
   }
   return { hypervisorVersion: info.versionNumber, qemuVersion: info.version, machine, cpuModel: cfg.cpuModel, accel: cfg.accel };
 }

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { cpus, totalmem } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../../../core/ports.js';
 import { BatonError } from '../../../core/errors.js';
@@ -63,7 +64,7 @@ export interface ResolvedQemuConfig {
   readonly cpuFeatures: readonly string[];
   readonly migrationAddress: string;
   readonly images: Readonly<Record<string, GuestWorkload>>;
-  readonly resources: { readonly vcpus?: number; readonly memoryMb?: number; readonly diskGb?: number };
+  readonly resources: { readonly vcpus: number; readonly memoryMb: number; readonly diskGb: number };
   readonly policy: MonitorPolicy;
   readonly clock: Clock;
   readonly startTimeoutMs: number;
@@ -119,7 +120,11 @@ export function resolveQemuConfig(cfg: QemuDriverConfig): ResolvedQemuConfig {
     cpuFeatures: [...(cfg.cpuFeatures ?? [])],
     migrationAddress,
     images: { ...(cfg.images ?? {}) },
-    resources: { ...(cfg.resources ?? {}) },
+    resources: {
+      vcpus: cfg.resources?.vcpus ?? cpus().length,
+      memoryMb: cfg.resources?.memoryMb ?? Math.floor(totalmem() / 1024 / 1024),
+      diskGb: cfg.resources?.diskGb ?? 0,
+    },
     policy: loadMonitorPolicy(cfg.policy ?? {}),
     clock: cfg.clock ?? SYSTEM_CLOCK,
     startTimeoutMs: cfg.startTimeoutMs ?? 10_000,

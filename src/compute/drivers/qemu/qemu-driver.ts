@@ -4,7 +4,6 @@
  * guest this host does not have succeed, since there is nothing left to remove; every other call on an
  * unknown guest fails with InstanceNotFound.
  */
-import { totalmem, cpus } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { BatonError } from '../../../core/errors.js';
 import type { Progress } from '../../../core/migration-state.js';
@@ -32,11 +31,9 @@ export class QemuDriver implements HypervisorDriver {
 
   async hostResources(): Promise<HostResources> {
     const info = await probeQemu(this.config.binary);
-    const r = this.config.resources;
     return {
       hypervisorType: 'QEMU', hypervisorVersion: info.versionNumber, cpuModel: this.config.cpuModel,
-      cpuFeatures: this.config.cpuFeatures, vcpus: r.vcpus ?? cpus().length,
-      memoryMb: r.memoryMb ?? Math.floor(totalmem() / 1024 / 1024), diskGb: r.diskGb ?? 0,
+      cpuFeatures: this.config.cpuFeatures, ...this.config.resources,
     };
   }
 
