@@ -42,14 +42,16 @@ export class Conductor {
   #sub: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
+  /** Once stopped, answers to what this conductor sent are dropped: whoever takes over asks the computes again. */
+  #stopped = false;
 
   constructor(d: ConductorDeps) {
     this.#d = d;
     this.#rpc = new RpcClient(d.transport, { role: 'conductor', host: d.name }, d.config.callTimeoutMs);
     this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#versions.get(h),
-      apply: (id, e) => this.engine.apply(id, e), log: d.log });
+      apply: async (id, e) => (this.#stopped ? undefined : this.engine.apply(id, e)), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
-      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), ...(d.onTerminal ? { onTerminal: d.onTerminal } : {}) });
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, ...(d.onTerminal ? { onTerminal: d.onTerminal } : {}) });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log };
   }
@@ -64,6 +66,7 @@ export class Conductor {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.#sub?.close();
   }

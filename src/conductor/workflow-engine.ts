@@ -22,23 +22,59 @@ export interface EngineDeps {
   /** Receives the commands to send once their transaction has committed. */
   readonly dispatch: (migrationId: number, cmds: readonly Outgoing[]) => void;
   readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
+  readonly log?: (msg: string) => void;
+}
+
+interface Pending {
+  readonly event: WorkflowEvent;
+  readonly resolve: (s: WorkflowState | undefined) => void;
+  readonly reject: (e: unknown) => void;
 }
 
 export class WorkflowEngine {
   readonly #d: EngineDeps;
+  /** Events waiting per migration. One transaction at a time per migration in this conductor; what queues meanwhile goes in the next one together. */
+  readonly #queues = new Map<number, Pending[]>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
   }
 
-  /** Applies `event`; a concurrent writer makes it reload and apply again on the fresh state. */
-  async apply(migrationId: number, event: WorkflowEvent): Promise<WorkflowState | undefined> {
+  /** Applies `event`; resolves with the state it led to once that state is committed. */
+  apply(migrationId: number, event: WorkflowEvent): Promise<WorkflowState | undefined> {
+    return new Promise((resolve, reject) => {
+      const queue = this.#queues.get(migrationId);
+      if (queue) {
+        queue.push({ event, resolve, reject });
+        return;
+      }
+      this.#queues.set(migrationId, [{ event, resolve, reject }]);
+      void this.#drain(migrationId);
+    });
+  }
+
+  async #drain(id: number): Promise<void> {
+    const queue = this.#queues.get(id)!;
+    while (queue.length > 0) {
+      const batch = queue.splice(0);
+      try {
+        const state = await this.#commit(id, batch.map((p) => p.event));
+        for (const p of batch) p.resolve(state);
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+      }
+    }
+    this.#queues.delete(id);
+  }
+
+  /** One transaction for the batch; another conductor's concurrent write makes it reload and apply again. */
+  async #commit(id: number, events: WorkflowEvent[]): Promise<WorkflowState | undefined> {
     for (let i = 0; ; i++) {
       try {
-        const res = await this.#d.store.transaction((tx) => this.#applyInTx(tx, migrationId, event));
+        const res = await this.#d.store.transaction((tx) => this.#applyInTx(tx, id, events));
         if (!res) return undefined;
-        if (res.outgoing.length > 0) this.#d.dispatch(migrationId, res.outgoing);
-        if (res.ended) this.#d.onTerminal?.(migrationId, res.state);
+        if (res.outgoing.length > 0) this.#d.dispatch(id, res.outgoing);
+        if (res.ended) this.#d.onTerminal?.(id, res.state);
         return res.state;
       } catch (e) {
         if (e instanceof VersionConflict && i < 10) continue;
@@ -47,14 +83,14 @@ export class WorkflowEngine {
     }
   }
 
-  async #applyInTx(tx: Repo, id: number, event: WorkflowEvent) {
+  async #applyInTx(tx: Repo, id: number, events: WorkflowEvent[]) {
     const row = await tx.getMigration(id, { forUpdate: true });
     if (!row) throw new BatonError('MigrationNotFound', `Migration ${id} could not be found.`);
     const now = this.#d.clock.now();
     const ctx = { now, config: this.#d.config.workflow };
     let state = row.state;
     const outgoing: Outgoing[] = [];
-    const queue: WorkflowEvent[] = [event];
+    const queue: WorkflowEvent[] = [...events];
     let changed = false;
     while (queue.length > 0) {
       const t = transition(state, queue.shift()!, ctx);
@@ -67,9 +103,15 @@ export class WorkflowEngine {
     }
     if (!changed) return null;
     const terminal = isTerminal(state.status);
+    let wakeup = terminal ? null : nextWakeup(state);
+    if (!terminal && wakeup === null) {
+      // Invariant: a live migration always waits on a deadline. Should that ever break, keep it on the timer.
+      this.#d.log?.(`migration ${id} in ${state.status} has nothing pending; re-examining it later`);
+      wakeup = now + this.#d.config.startGraceMs;
+    }
     await tx.saveMigration(id, row.version, {
       state, status: state.status, destCompute: state.dest?.host ?? null, progress: state.progress ?? NO_PROGRESS,
-      nextWakeup: terminal ? null : nextWakeup(state), error: state.error, updatedAt: now,
+      nextWakeup: wakeup, error: state.error, updatedAt: now,
     });
     return { state, outgoing, ended: terminal && !isTerminal(row.status) };
   }
