@@ -61,7 +61,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<EmbeddedCluster
   const drivers = new Map<string, HypervisorDriver>();
   for (const host of o.hosts) {
     const driver = o.driverFactory ? await o.driverFactory(host)
-      : new FakeDriver({ host, clock: driverClock, fabric, ...(o.fakePolicy ? { policy: o.fakePolicy } : {}) });
+      : new FakeDriver({ host, clock: driverClock, fabric, ...(o.fakePolicy ? { policy: o.fakePolicy } : {}),
+        ...(o.dataDir !== null ? { statePath: join(o.dataDir, `fake-${host}.json`) } : {}) });
     const agent = new ComputeAgent({ host, hostIp: '127.0.0.1', driver, transport: bus.transport(), clock: driverClock,
       ratios: o.ratios ?? { cpu: 16, ram: 1.5, disk: 1 }, reportIntervalMs: o.reportIntervalMs ?? 10_000, progressIntervalMs: 1_000, log: o.log });
     await agent.start();

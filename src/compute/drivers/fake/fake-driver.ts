@@ -12,6 +12,7 @@ import {
 } from '../../driver-port.js';
 import { FaultPlan } from './fault-plan.js';
 import type { MigrationFabric } from './fake-fabric.js';
+import { loadRegistry, saveRegistry } from './fake-registry-file.js';
 
 export interface FakeMigrationPolicy {
   readonly dirtyRateMibs: number;
@@ -42,6 +43,8 @@ export interface FakeDriverConfig {
   readonly resources?: Partial<HostResources>;
   readonly policy?: Partial<FakeMigrationPolicy>;
   readonly faults?: FaultPlan;
+  /** A JSON file that keeps the guest list across restarts; none keeps it in memory only. */
+  readonly statePath?: string;
 }
 
 interface Guest {
@@ -65,6 +68,12 @@ export class FakeDriver implements HypervisorDriver {
     this.#resources = { ...DEFAULT_FAKE_RESOURCES, ...cfg.resources };
     this.policy = { ...DEFAULT_FAKE_POLICY, ...cfg.policy };
     this.faults = cfg.faults ?? new FaultPlan();
+    if (cfg.statePath) for (const g of loadRegistry(cfg.statePath)) this.#guests.set(g.spec.uuid, newGuest(g.spec, g.state));
+  }
+
+  /** Writes the registry out after each change, when it has a file. */
+  #persist(): void {
+    if (this.#cfg.statePath) saveRegistry(this.#cfg.statePath, [...this.#guests.values()].map((g) => ({ spec: g.spec, state: g.state })));
   }
 
   async hostResources(): Promise<HostResources> {
@@ -78,12 +87,14 @@ export class FakeDriver implements HypervisorDriver {
   async spawn(spec: GuestSpec): Promise<void> {
     await this.faults.before('spawn');
     if (!this.#guests.has(spec.uuid)) this.#guests.set(spec.uuid, newGuest(spec, GuestState.RUNNING));
+    this.#persist();
   }
 
   async destroy(uuid: string): Promise<void> {
     const g = this.#guests.get(uuid);
     if (g?.incomingUri) this.#cfg.fabric.close(g.incomingUri);
     this.#guests.delete(uuid);
+    this.#persist();
   }
 
   async checkDestination(spec: GuestSpec, source: { cpuModel: string; cpuFeatures: readonly string[] }): Promise<Record<string, unknown>> {
@@ -118,7 +129,8 @@ export class FakeDriver implements HypervisorDriver {
     const g = newGuest(spec, GuestState.INCOMING);
     g.incomingUri = uri;
     this.#guests.set(spec.uuid, g);
-    this.#cfg.fabric.listen(uri, { accept: () => { g.state = GuestState.RUNNING; this.#cfg.fabric.close(uri); g.incomingUri = null; } });
+    this.#cfg.fabric.listen(uri, { accept: () => { g.state = GuestState.RUNNING; this.#cfg.fabric.close(uri); g.incomingUri = null; this.#persist(); } });
+    this.#persist();
     return { uri };
   }
 
@@ -183,6 +195,7 @@ export class FakeDriver implements HypervisorDriver {
     await this.#cfg.clock.sleep(downtimeMs);
     this.#cfg.fabric.connect(req.incoming.uri).accept({ uuid: req.guest.uuid, counter: 0 });
     g.state = GuestState.POSTMIGRATE;
+    this.#persist();
     return { downtimeMs, totalTimeMs: this.#cfg.clock.now() - start, postcopy };
   }
 
@@ -204,6 +217,7 @@ export class FakeDriver implements HypervisorDriver {
     if (!g) return;
     if (g.state !== GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}, not migrated`);
     this.#guests.delete(uuid);
+    this.#persist();
   }
 
   async finishIncoming(uuid: string): Promise<void> {
@@ -227,6 +241,7 @@ export class FakeDriver implements HypervisorDriver {
     if (g.state === GuestState.MIGRATING) g.aborted = true;
     if (g.state === GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `guest ${uuid} already left ${this.#cfg.host}; cannot resume it here`);
     if (g.state !== GuestState.PAUSED) g.state = GuestState.RUNNING;
+    this.#persist();
   }
 
   async close(): Promise<void> {
