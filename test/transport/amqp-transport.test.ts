@@ -99,15 +99,30 @@ if (unavailable && IN_CI) {
         const client = await own.transport();
         const topic = own.topic(computeTopic('reconnect-host'));
         const seen: string[] = [];
-        await server.serve(topic, async (m) => { seen.push(m.method); return { ok: true, result: m.method }; });
+        await server.serve(topic, async (m) => {
+          if (m.method === 'in_flight') await sleep(300);
+          seen.push(m.method);
+          return { ok: true, result: m.method };
+        });
         assert.deepEqual(await client.request(topic, envelope('before'), 2000), { ok: true, result: 'before' });
+        // A call in flight when the connection dies settles by its deadline: replied (the unacked
+        // request is redelivered after the reconnect) or MessagingTimeout, never left hanging.
+        const sent = Date.now();
+        let settledAfter = Infinity;
+        const inFlight = client.request(topic, envelope('in_flight'), 1500)
+          .then((r): unknown => r.ok, (e: { code?: string }): unknown => e.code)
+          .finally(() => { settledAfter = Date.now() - sent; });
+        await sleep(50);
         assert.equal(await own.killConnections(), 2);
         await waitFor(() => own.logs.filter((l) => l.msg.includes('lost connection')).length === 2, 'both losses noticed');
         // Sent while (possibly) still disconnected: waits for the reconnect instead of failing.
         await client.publish(topic, envelope('cast_during_outage', {}, 'cast'));
         assert.deepEqual(await client.request(topic, envelope('after'), 5000), { ok: true, result: 'after' });
         await waitFor(() => seen.includes('cast_during_outage'), 'the cast after reconnect');
-        assert.deepEqual(seen.filter((m) => m !== 'cast_during_outage'), ['before', 'after']);
+        const outcome = await inFlight;
+        assert.ok(outcome === true || outcome === 'MessagingTimeout', `in-flight call ended with ${String(outcome)}`);
+        assert.ok(settledAfter < 1500 + 300, `the in-flight call settled after ${settledAfter} ms, past its deadline`);
+        assert.deepEqual(seen.filter((m) => m === 'before' || m === 'after'), ['before', 'after']);
       } finally {
         await own.cleanup();
       }
