@@ -5,6 +5,8 @@ import { registerClientHost } from './commands/client-host.js';
 import { registerClientLiveMigrate } from './commands/client-live-migrate.js';
 import { registerClientMigration } from './commands/client-migration.js';
 import { registerClientServer } from './commands/client-server.js';
+import { registerCompute } from './commands/compute-command.js';
+import { registerConductor } from './commands/conductor-command.js';
 import { registerDemo } from './commands/demo-command.js';
 import { registerUp } from './commands/up-command.js';
 
@@ -16,6 +18,8 @@ const program = new Command('baton')
 
 registerUp(program);
 registerDemo(program);
+registerConductor(program);
+registerCompute(program);
 registerClientServer(program);
 registerClientLiveMigrate(program);
 registerClientMigration(program);
