@@ -1,0 +1,53 @@
+/**
+ * What `baton up` needs from the API: its command-line options, the cluster options they imply
+ * (--slow-migrations), and starting the server with a loud warning under --no-auth.
+ */
+import type { Command } from 'commander';
+import type { FakeMigrationPolicy } from '../../compute/drivers/fake/fake-driver.js';
+import type { Clock } from '../../core/ports.js';
+import type { LogFn } from '../../runtime/logger.js';
+import { systemClock } from '../../runtime/system-clock.js';
+import type { EmbeddedCluster } from '../../services/embedded-cluster.js';
+import { DEFAULT_EMBEDDED_AUTH } from '../auth/auth-config.js';
+import { startApiServer, type RunningApi } from './api-server.js';
+
+export interface UpApiOptions {
+  readonly apiHost: string;
+  readonly apiPort: string;
+  /** False under --no-auth. */
+  readonly auth: boolean;
+  readonly slowMigrations: boolean;
+}
+
+export function addApiOptions(cmd: Command): Command {
+  return cmd
+    .option('--api-host <host>', 'address the API listens on', '127.0.0.1')
+    .option('--api-port <port>', 'port the API listens on (0: any free port)', '8774')
+    .option('--no-auth', 'serve the API without authentication (embedded demo only; every request acts as admin)')
+    .option('--slow-migrations', 'fake hosts copy memory in real time (~30 s for a 2 GiB guest) so abort and force-complete can be tried', false);
+}
+
+/**
+ * Real-time copies for --slow-migrations: a 2 GiB guest's first pass takes ~20 s at 100 MiB/s, and the
+ * 30 MiB/s dirty rate adds shrinking passes (progress after each) until it converges at ~29 s.
+ */
+export const SLOW_MIGRATION_POLICY: Partial<FakeMigrationPolicy> = { bandwidthMibs: 100, dirtyRateMibs: 30 };
+
+export function clusterOptionsFor(o: UpApiOptions): { driverClock?: Clock; fakePolicy?: Partial<FakeMigrationPolicy> } {
+  return o.slowMigrations ? { driverClock: systemClock, fakePolicy: SLOW_MIGRATION_POLICY } : {};
+}
+
+export async function startEmbeddedApi(cluster: EmbeddedCluster, o: UpApiOptions, log: LogFn): Promise<RunningApi> {
+  const port = Number(o.apiPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--api-port must be a port number, not ${o.apiPort}`);
+  if (!o.auth) {
+    console.error('*'.repeat(78));
+    console.error('*  WARNING: --no-auth: the API accepts every request as admin, without a token.  *');
+    console.error('*  For the embedded demo only. Never expose this port.                          *');
+    console.error('*'.repeat(78));
+  }
+  const api = await startApiServer({ requests: cluster.requests, auth: o.auth ? DEFAULT_EMBEDDED_AUTH : null,
+    serviceDownTimeMs: cluster.config.serviceDownTimeMs, publicUrl: null, log }, { host: o.apiHost, port });
+  console.log(`baton: API listening on ${api.url}/v2.1 (identity ${api.url}/identity/v3${o.auth ? ', users admin/admin and demo/demo' : ', AUTH DISABLED'})`);
+  return api;
+}
