@@ -136,6 +136,7 @@ class AmqpTransport implements Transport {
 
   /** The broker cancelled the reply consumer (its queue was deleted): reconnect to declare it again. */
   #replyConsumerLost(link: Link): void {
+    if (this.#state === 'closed') return; // close() deleted the queue itself
     this.#log('warn', `RabbitMQ cancelled the reply consumer on ${this.#topology.replyQueue}; reconnecting`);
     void link.model.close().catch(() => undefined);
   }
