@@ -59,6 +59,7 @@ export class ComputeAgent {
       version: this.#cfg.rpcVersion ?? COMPUTE_RPC_VERSION,
       methods: this.#methods(),
       onBadMessage: (problem) => this.#cfg.log?.(`rejected RPC message: ${problem}`),
+      onCastError: (m, err) => this.#cfg.log?.(`handling ${m} failed: ${err}`),
     });
     await this.reportState();
     this.#timer = setInterval(() => void this.reportState().catch((e: unknown) => this.#cfg.log?.(`state report failed: ${String(e)}`)),

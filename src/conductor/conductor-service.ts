@@ -59,7 +59,8 @@ export class Conductor {
   async start(): Promise<void> {
     for (const s of await this.#d.store.repo.listServices()) this.#versions.set(s.host, s.rpcVersion);
     this.#sub = await serveRpc(this.#d.transport, CONDUCTOR_TOPIC, { version: CONDUCTOR_RPC_VERSION, methods: this.#methods(),
-      onBadMessage: (problem) => this.#d.log(`rejected RPC message: ${problem}`) });
+      onBadMessage: (problem) => this.#d.log(`rejected RPC message: ${problem}`),
+      onCastError: (m, err) => this.#d.log(`handling ${m} failed: ${err}`) });
     await this.recover();
     this.#timer = setInterval(() => void this.tick(), this.#d.config.tickMs);
     this.#timer.unref();

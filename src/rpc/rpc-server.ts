@@ -27,6 +27,8 @@ export interface ServerOptions {
   readonly version: string;
   readonly methods: MethodTable;
   readonly onBadMessage?: (problem: string, raw: unknown) => void;
+  /** A cast has nobody to answer to, so its handler's failure is reported here instead. */
+  readonly onCastError?: (method: string, message: string) => void;
 }
 
 export async function serveRpc(transport: Transport, topic: string, opts: ServerOptions): Promise<Subscription> {
@@ -43,7 +45,9 @@ export async function serveRpc(transport: Transport, topic: string, opts: Server
       const result = await opts.methods[msg.method]!.handle(msg.args, msg);
       return { ok: true, result: result ?? null };
     } catch (e) {
-      return { ok: false, error: toErrorBody(e) };
+      const error = toErrorBody(e);
+      if (msg.kind === 'cast') opts.onCastError?.(msg.method, `${error.code}: ${error.message}`);
+      return { ok: false, error };
     }
   });
 }

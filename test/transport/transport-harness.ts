@@ -27,9 +27,7 @@ export function inProcessHarness(): Harness {
     make: async () => { const t = bus.transport(); made.push(t); return t; },
     topic: (name) => name,
     teardown: async () => { await Promise.allSettled(made.map((t) => t.close())); },
-    knownGaps: {
-      thrownTypedError: 'in-process maps any thrown error to Internal; it should use toErrorBody() to keep BatonError codes',
-    },
+    knownGaps: {},
   };
 }
 

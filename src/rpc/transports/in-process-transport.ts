@@ -3,7 +3,7 @@
  * object is ever shared between roles, exactly as if it had crossed a broker. A trace hook sees
  * every request, cast and reply.
  */
-import { BatonError } from '../../core/errors.js';
+import { BatonError, toErrorBody } from '../../core/errors.js';
 import { topicRole, type Envelope, type Handler, type Reply, type Subscription, type TraceHook, type Transport } from '../transport.js';
 
 interface Consumer {
@@ -16,7 +16,8 @@ interface Consumer {
 export class InProcessBus {
   readonly #topics = new Map<string, Consumer[]>();
   readonly #cursor = new Map<string, number>();
-  readonly #backlog = new Map<string, string[]>();
+  /** Messages waiting for a consumer; a request carries its deadline and is dropped once past it, as a broker would. */
+  readonly #backlog = new Map<string, { wire: string; expiresAt: number | null }[]>();
   #trace: TraceHook | null = null;
   #now: () => number;
 
@@ -54,7 +55,8 @@ export class InProcessBus {
     const waiting = this.#backlog.get(topic);
     if (waiting) {
       this.#backlog.delete(topic);
-      for (const wire of waiting) this.deliver(topic, wire);
+      const now = Date.now();
+      for (const m of waiting) if (m.expiresAt === null || m.expiresAt > now) void this.deliver(topic, m.wire, m.expiresAt);
     }
   }
 
@@ -74,18 +76,19 @@ export class InProcessBus {
   }
 
   /** @internal Delivers a serialized message; the reply (if any) comes back serialized too. */
-  deliver(topic: string, wire: string): Promise<string> | undefined {
+  deliver(topic: string, wire: string, expiresAt: number | null = null): Promise<string> | undefined {
     const c = this.pick(topic);
     if (!c) {
       const q = this.#backlog.get(topic) ?? [];
-      q.push(wire);
+      q.push({ wire, expiresAt });
       this.#backlog.set(topic, q);
       return undefined;
     }
     const run = new Promise<string>((resolve) => setImmediate(() => {
       const msg = JSON.parse(wire) as Envelope;
-      c.handler(msg)
-        .catch((err: unknown): Reply => ({ ok: false, error: { code: 'Internal', message: err instanceof Error ? err.message : String(err) } }))
+      // A handler that throws, even synchronously, becomes an error reply with its code kept.
+      Promise.resolve().then(() => c.handler(msg))
+        .catch((err: unknown): Reply => ({ ok: false, error: toErrorBody(err) }))
         .then((reply) => resolve(JSON.stringify(reply)));
     }));
     c.inFlight.add(run);
@@ -125,7 +128,7 @@ class InProcessTransport implements Transport {
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new BatonError('MessagingTimeout',
         `Timed out waiting for a reply to ${msg.method} on ${topic} after ${timeoutMs} ms`, { topic, method: msg.method })), timeoutMs);
-      const pending = this.#bus.deliver(topic, wire);
+      const pending = this.#bus.deliver(topic, wire, Date.now() + timeoutMs);
       if (!pending) return; // no consumer yet: the request waits and may time out, as on a broker
       pending.then((replyWire) => {
         clearTimeout(timer);
@@ -141,9 +144,10 @@ class InProcessTransport implements Transport {
     void this.#bus.deliver(topic, JSON.stringify(msg));
   }
 
+  /** Stops consuming, lets the handlers in progress finish (they may still send), then refuses new sends. */
   async close(): Promise<void> {
-    this.#closed = true;
     await Promise.all([...this.#subs].map((s) => s.close()));
+    this.#closed = true;
   }
 
   #assertOpen(): void {
