@@ -38,8 +38,11 @@ export interface Harness {
   token(user: string, password: string, project?: string): Promise<string>;
   call(method: string, path: string, o?: CallOptions): Promise<CallResult>;
   boot(name: string, host: string, project?: string, flavor?: string): Promise<Instance>;
-  /** Makes migrations from `host` copy memory in real time: `seconds` for a 2 GiB guest. */
-  slowHost(host: string, seconds: number): void;
+  /**
+   * Makes migrations from `host` copy memory in real time: the first pass of a 2 GiB guest takes `seconds`,
+   * and a dirty rate of `dirtyFraction` of the bandwidth adds shorter passes (progress comes after each pass).
+   */
+  slowHost(host: string, seconds: number, dirtyFraction?: number): void;
   close(): Promise<void>;
 }
 
@@ -82,9 +85,9 @@ export async function startHarness(o: { auth?: AuthConfig | null; policy?: Polic
         return i?.vmState === 'active' ? i : undefined;
       });
     },
-    slowHost(host, seconds) {
+    slowHost(host, seconds, dirtyFraction = 0) {
       const d = cluster.drivers.get(host) as FakeDriver;
-      d.policy = { ...d.policy, bandwidthMibs: 2048 / seconds, dirtyRateMibs: 0 };
+      d.policy = { ...d.policy, bandwidthMibs: 2048 / seconds, dirtyRateMibs: (2048 / seconds) * dirtyFraction };
     },
     async close() {
       await api.close();
