@@ -1,8 +1,7 @@
 /** What the migration does next after a step succeeds or fails, phase by phase. */
-import type { HostDescriptor, WorkflowContext, WorkflowState } from './migration-state.js';
+import type { HostDescriptor, Progress, WorkflowContext, WorkflowState } from './migration-state.js';
 import { RETRIED_STEPS, Step } from './migration-steps.js';
 import type { MigrationStatus } from './migration-status.js';
-import type { Progress } from './migration-state.js';
 import { argsFor, hostFor } from './workflow-args.js';
 import { isResolved, out, send, setStatus, putStep, type Out } from './workflow-steps.js';
 
@@ -36,7 +35,7 @@ export function afterDone(o: Out, step: Step, ctx: WorkflowContext): Out {
       return sendStep(out({ ...s, phase: 'migrating' }, o.commands), Step.MIGRATE, ctx);
     case Step.MIGRATE: {
       if (s.phase !== 'migrating') return o;
-      const sw = s.switchedOver ? o : switchOver(o, 'post-migrating', ctx);
+      const sw = s.switchedOver ? o : switchOver(o);
       const post = out({ ...setStatus(sw.state, 'post-migrating', ctx), phase: 'post' }, sw.commands);
       return sendStep(sendStep(post, Step.POST_SOURCE, ctx), Step.POST_DEST, ctx);
     }
@@ -122,8 +121,7 @@ export function beginRollback(o: Out, ending: 'failed' | 'cancelled', why: strin
 }
 
 /** The instance record follows the guest: it flips in the same transaction that records the switch-over. */
-function switchOver(o: Out, _reason: string, ctx: WorkflowContext): Out {
-  void ctx;
+function switchOver(o: Out): Out {
   return out({ ...o.state, switchedOver: true }, [...o.commands,
     { type: 'instance', host: o.state.dest!.host, taskState: 'migrating' }, { type: 'release-claim' }]);
 }
@@ -143,7 +141,7 @@ export function onProgress(o: Out, p: Progress, ctx: WorkflowContext): Out {
   let s: WorkflowState = putStep({ ...o.state, progress: p }, Step.MIGRATE, { ...st, deadline: ctx.now + ctx.config.migrateStallMs, queries: 0 });
   if (s.status === 'preparing') s = setStatus(s, 'running', ctx);
   if (p.postcopy && !s.switchedOver) {
-    const sw = switchOver(out(s, o.commands), 'post-copy', ctx);
+    const sw = switchOver(out(s, o.commands));
     return out(setStatus(sw.state, 'running (post-copy)', ctx), sw.commands);
   }
   return out(s, o.commands);
