@@ -11,6 +11,7 @@ import { MigrationMonitor, type MonitorOutcome } from './migration-monitor.js';
 import { downtimeSteps } from './monitor-policy.js';
 import type { ResolvedQemuConfig } from './qemu-config.js';
 import type { OutgoingRecord, QemuInstance } from './qemu-instance.js';
+import type { QueryMigrate } from './query-migrate.js';
 
 const MIB = 1024 * 1024;
 /** QEMU has no "unlimited" bandwidth; libvirt passes a huge value the same way. */
@@ -65,8 +66,12 @@ export async function runOutgoing(
   if (outcome.status === 'completed') {
     if (outcome.postcopy) inst.postcopyStarted = true;
     await settlePostmigrate(inst);
+    // QEMU sets status `completed` (and sends the MIGRATION event) before it computes downtime and total
+    // time, which it does in the same critical section that sets run state postmigrate: ask again now.
+    const times = await qmp.execute<QueryMigrate>('query-migrate').catch(() => null);
+    const settled = times?.status === 'completed' && (times['total-time'] ?? 0) > 0 ? times : null;
     return {
-      downtimeMs: outcome.downtimeMs, totalTimeMs: outcome.totalTimeMs, postcopy: outcome.postcopy,
+      downtimeMs: settled?.downtime ?? outcome.downtimeMs, totalTimeMs: settled?.['total-time'] ?? outcome.totalTimeMs, postcopy: outcome.postcopy,
       transferredBytes: outcome.transferredBytes, passes: outcome.passes,
     };
   }
