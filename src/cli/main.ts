@@ -5,6 +5,7 @@ import { registerClientHost } from './commands/client-host.js';
 import { registerClientLiveMigrate } from './commands/client-live-migrate.js';
 import { registerClientMigration } from './commands/client-migration.js';
 import { registerClientServer } from './commands/client-server.js';
+import { registerApi } from './commands/api-command.js';
 import { registerCompute } from './commands/compute-command.js';
 import { registerConductor } from './commands/conductor-command.js';
 import { registerDemo } from './commands/demo-command.js';
@@ -18,6 +19,7 @@ const program = new Command('baton')
 
 registerUp(program);
 registerDemo(program);
+registerApi(program);
 registerConductor(program);
 registerCompute(program);
 registerClientServer(program);

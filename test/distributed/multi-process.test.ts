@@ -1,7 +1,8 @@
 /**
- * End to end across OS processes on RabbitMQ and PostgreSQL: 2 conductors and 3 fake computes, each
- * started as `baton conductor` / `baton compute`. This test plays the API's part through the store
- * and a conductor cast (src/api/live-migration-request.ts). A broker-side tap records every message
+ * End to end across OS processes on RabbitMQ and PostgreSQL: 1 api, 2 conductors and 3 fake computes,
+ * each started as `baton api` / `baton conductor` / `baton compute`. Migrations are requested through
+ * the store and a conductor cast (src/api/live-migration-request.ts, what the API does); the results
+ * are read back through the API process over HTTP. A broker-side tap records every message
  * published to the exchange and proves that no compute ever sent one to another compute.
  */
 import { strict as assert } from 'node:assert';
@@ -37,7 +38,7 @@ const pgGate = await gate('PostgreSQL', PG_URL, 5432);
 const amqpGate = await gate('RabbitMQ', AMQP_URL, 5672);
 const skip = pgGate.skip || amqpGate.skip;
 
-describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + PostgreSQL', { skip, timeout: 300_000 }, () => {
+describe('distributed: 1 api, 2 conductors, 3 computes as processes on RabbitMQ + PostgreSQL', { skip, timeout: 300_000 }, () => {
   const id = `${process.pid}_${Date.now().toString(36)}`;
   const exchange = `baton-e2e-${id}`;
   const schema = `baton_e2e_${id}`;
@@ -49,6 +50,7 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
   let transport: Transport | undefined;
   let deps: RequestDeps;
   let instances: string[] = [];
+  let apiUrl = '';
   const busy = new Set<string>();
 
   before(async () => {
@@ -60,6 +62,7 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
       database: { url: PG_URL, schema, maxConnections: 4 },
       conductor: { tickMs: 200, startGraceMs: 3000, workflow: { retryBackoffMs: 500 } },
       compute: { reportIntervalMs: 1000, fabricDir: join(dir, 'fabric') },
+      api: { host: '127.0.0.1', port: 0, auth: { users: [{ name: 'admin', password: 'e2e-pw', project: 'admin', roles: ['admin'] }] } },
     }));
     await run('rabbitmqctl', ['-q', 'trace_on'], { timeout: 30_000 });
     await tap.open(AMQP_URL, exchange);
@@ -69,7 +72,9 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
     Object.assign(env, { BATON_CONFIG: configPath, BATON_LOG_LEVEL: 'warn' });
     conductors.push(group.start('c1', ['conductor', '--name', 'c1'], env), group.start('c2', ['conductor', '--name', 'c2'], env));
     const computes = HOSTS.map((h) => group.start(h, ['compute', '--host', h, '--driver', 'fake'], env));
-    await Promise.all([...conductors, ...computes].map((p) => p.waitFor(/ ready: /, 90_000)));
+    const api = group.start('api', ['api'], env);
+    await Promise.all([...conductors, ...computes, api].map((p) => p.waitFor(/ ready: /, 90_000)));
+    apiUrl = /ready: (http:\/\/\S+)/.exec(await api.waitFor(/ready: http/, 1000))![1]!;
     transport = await createAmqpTransport({ url: AMQP_URL, exchange, maxReconnectDelayMs: 1000, log: () => undefined });
     deps = { store, rpc: new RpcClient(transport, { role: 'api', host: 'e2e' }), clock: systemClock, ids: randomIds, startGraceMs: 3000 };
   });
@@ -154,6 +159,8 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
     const byConductor = new Set(tap.seen.filter((t) => t.fromRole === 'conductor').map((t) => t.fromHost));
     assert.deepEqual([...byConductor].sort(), ['c1', 'c2'], 'both conductors drove migrations');
     assert.deepEqual(tap.computeToCompute(), [], 'no message went from one compute to another');
+    const listed = await apiGet(apiUrl, '/v2.1/os-migrations?limit=1000') as { migrations: { status: string }[] };
+    assert.equal(listed.migrations.filter((m) => m.status === 'completed').length, MIGRATIONS, 'the API process shows them completed');
     // The tap saw the calls too: both checks and pre_live_migration of every migration, from a conductor.
     const calls = tap.seen.filter((t) => t.fromRole === 'conductor' && t.kind === 'call' && t.method !== ComputeMethod.SPAWN);
     assert.ok(calls.length >= 3 * MIGRATIONS, `the tap recorded ${calls.length} calls to computes for ${MIGRATIONS} migrations`);
@@ -187,7 +194,7 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
     console.log(`# RabbitMQ down for ${restartedAt - stoppedAt} ms`);
     await run('rabbitmqctl', ['-q', 'trace_on'], { timeout: 30_000 });
     await tap.open(AMQP_URL, exchange);
-    for (const p of group.all.slice(1)) assert.equal(p.exited, false, `${p.name} survived the outage:\n${p.tail()}`);
+    for (const p of group.all.filter((x) => x !== conductors[0])) assert.equal(p.exited, false, `${p.name} survived the outage:\n${p.tail()}`);
     // A heartbeat that arrives after the restart has travelled compute -> broker -> conductor -> store.
     await waitFor('every compute to report through the restarted broker', async () => {
       const s = await store!.repo.listServices();
@@ -199,6 +206,18 @@ describe('distributed: 2 conductors, 3 computes as processes on RabbitMQ + Postg
     assert.deepEqual(tap.computeToCompute(), []);
   });
 });
+
+/** GET through the API process, authenticated as its configured admin (Keystone password method). */
+async function apiGet(base: string, path: string): Promise<unknown> {
+  const scope = { project: { name: 'admin', domain: { id: 'default' } } };
+  const auth = await fetch(`${base}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' },
+      password: 'e2e-pw' } } }, scope } }) });
+  assert.equal(auth.status, 201, await auth.clone().text());
+  const res = await fetch(`${base}${path}`, { headers: { 'x-auth-token': auth.headers.get('x-subject-token')! } });
+  assert.equal(res.status, 200, await res.clone().text());
+  return res.json();
+}
 
 async function ensureRabbitRunning(): Promise<void> {
   try {
