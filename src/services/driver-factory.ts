@@ -15,6 +15,7 @@ import { FakeDriver, type FakeDriverConfig } from '../compute/drivers/fake/fake-
 import type { MigrationFabric } from '../compute/drivers/fake/fake-fabric.js';
 import { createQemuDriver, loadQemuDriverConfig } from '../compute/drivers/qemu/index.js';
 import { systemClock } from '../runtime/system-clock.js';
+import { DEFAULT_FLAVORS } from './cluster-ops.js';
 
 export const DRIVER_KINDS = ['fake', 'qemu'] as const;
 export type DriverKind = (typeof DRIVER_KINDS)[number];
@@ -95,7 +96,7 @@ export interface UpDriverFlags {
 export interface UpDriverSetup {
   /** Options to spread into startEmbedded (empty for the fake driver). */
   readonly cluster: { driverFactory?: (host: string) => Promise<HypervisorDriver>; driverClock?: Clock };
-  /** Extra flavors to seed, and the flavor the demo instances boot with. */
+  /** Flavors to seed on a fresh store, and the flavor the demo instances boot with. */
   readonly flavors: readonly Flavor[];
   readonly demoFlavorRef: string;
   readonly describe: string;
@@ -111,7 +112,7 @@ export function upDriverSetup(flags: UpDriverFlags): UpDriverSetup {
   if (!isDriverKind(kind)) throw bad(`unknown driver ${JSON.stringify(kind)} for --driver (expected ${DRIVER_KINDS.join(' or ')})`, 'driver');
   if (kind === 'fake') {
     if (flags.stateDir !== undefined) throw bad('--state-dir applies to --driver qemu only', 'stateDir');
-    return { cluster: {}, flavors: [], demoFlavorRef: 'm1.small', describe: 'fake' };
+    return { cluster: {}, flavors: DEFAULT_FLAVORS, demoFlavorRef: 'm1.small', describe: 'fake' };
   }
   let root: string;
   if (flags.stateDir !== undefined) root = resolve(flags.stateDir);
@@ -124,7 +125,7 @@ export function upDriverSetup(flags: UpDriverFlags): UpDriverSetup {
       driverClock: systemClock,
       driverFactory: (host) => createDriver('qemu', { host, stateDir: join(root, host), guestKernel: DEFAULT_GUEST_KERNEL, clock: systemClock }),
     },
-    flavors: [QEMU_DEMO_FLAVOR],
+    flavors: [...DEFAULT_FLAVORS, QEMU_DEMO_FLAVOR],
     demoFlavorRef: QEMU_DEMO_FLAVOR.id,
     describe: `qemu (state in ${root})`,
   };

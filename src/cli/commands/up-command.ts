@@ -6,32 +6,38 @@ import { bootInstance, liveMigrate, seedFlavors, waitForHosts } from '../../serv
 import { formatJournal } from '../journal-format.js';
 import { onShutdown } from '../shutdown.js';
 import { addApiOptions, clusterOptionsFor, startEmbeddedApi, type UpApiOptions } from '../../api/http/embedded-api.js';
+import { upDriverSetup } from '../../services/driver-factory.js';
 
 export const EMBEDDED_HOSTS = ['compute-1', 'compute-2', 'compute-3'] as const;
 
 export interface UpOptions extends UpApiOptions {
   readonly dataDir: string;
   readonly ephemeral: boolean;
+  readonly driver: string;
+  readonly stateDir?: string;
 }
 
 export function registerUp(program: Command): void {
   addApiOptions(program.command('up')
     .description('run the all-in-one process: a conductor, three fake compute hosts over SQLite, and the API')
     .option('--data-dir <dir>', 'where the SQLite store lives', './baton-data')
-    .option('--ephemeral', 'keep the store in memory; nothing is written to disk', false))
+    .option('--ephemeral', 'keep the store in memory; nothing is written to disk', false)
+    .option('--driver <kind>', 'hypervisor driver of the three hosts: fake or qemu (real QEMU guests, see docs/qemu.md)', 'fake')
+    .option('--state-dir <dir>', 'qemu: per-host QEMU state under <dir>/<host> (default <data-dir>/qemu, a temp dir with --ephemeral)'))
     .action(async (opts: UpOptions) => {
       const log = logFn(createLogger('baton-up'));
-      const cluster = await startEmbedded({ dataDir: opts.ephemeral ? null : opts.dataDir, hosts: EMBEDDED_HOSTS, log, ...clusterOptionsFor(opts) });
+      const drv = upDriverSetup(opts);
+      const cluster = await startEmbedded({ dataDir: opts.ephemeral ? null : opts.dataDir, hosts: EMBEDDED_HOSTS, log, ...clusterOptionsFor(opts), ...drv.cluster });
       let api: { close(): Promise<void> } | null = null;
       onShutdown(async () => { await api?.close(); await cluster.stop(); });
       const fresh = (await cluster.store.repo.listFlavors()).length === 0;
       await waitForHosts(cluster.store, EMBEDDED_HOSTS);
-      console.log(`baton: conductor and ${EMBEDDED_HOSTS.length} fake compute hosts up; store ${opts.ephemeral ? 'in memory' : `${opts.dataDir}/baton.sqlite`}`);
+      console.log(`baton: conductor and ${EMBEDDED_HOSTS.length} ${drv.describe} compute hosts up; store ${opts.ephemeral ? 'in memory' : `${opts.dataDir}/baton.sqlite`}`);
       if (fresh) {
-        await seedFlavors(cluster.store);
-        const a = await bootInstance(cluster.requests, 'demo-1', 'm1.small', 'compute-1');
-        await bootInstance(cluster.requests, 'demo-2', 'm1.small', 'compute-2');
-        console.log(`seeded 4 flavors, ${EMBEDDED_HOSTS.length} hosts and 2 instances; live-migrating demo-1 from ${a.host}`);
+        await seedFlavors(cluster.store, drv.flavors);
+        const a = await bootInstance(cluster.requests, 'demo-1', drv.demoFlavorRef, 'compute-1');
+        await bootInstance(cluster.requests, 'demo-2', drv.demoFlavorRef, 'compute-2');
+        console.log(`seeded ${drv.flavors.length} flavors, ${EMBEDDED_HOSTS.length} hosts and 2 instances; live-migrating demo-1 from ${a.host}`);
         // Real-time copies (--slow-migrations) would hold start-up for half a minute: no first migration then.
         const m = opts.slowMigrations ? null : await liveMigrate(cluster.requests, a.uuid, null);
         if (m) console.log(formatJournal(m, await cluster.store.repo.listSteps(m.id)));
