@@ -45,7 +45,14 @@ function postgres(g: Gate): Backend {
     gate: g,
     async fresh() {
       const schema = `baton_test_${process.pid}_${Date.now().toString(36)}_${++seq}`;
-      const opened: Store[] = [await createPostgresStore({ url: PG_URL, schema, maxConnections: 4 })];
+      let first: Store;
+      try {
+        first = await createPostgresStore({ url: PG_URL, schema, maxConnections: 4 });
+      } catch (e) {
+        await dropPostgresSchema(PG_URL, schema).catch(() => undefined); // it may exist, half migrated
+        throw e;
+      }
+      const opened: Store[] = [first];
       return {
         store: opened[0]!,
         async another() { const s = await createPostgresStore({ url: PG_URL, schema, maxConnections: 4 }); opened.push(s); return s; },
