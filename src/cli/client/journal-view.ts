@@ -18,6 +18,7 @@ function clock(t: number | null): string {
 }
 
 export function journalSteps(j: JournalReply): readonly JournalStep[] {
+  if (Array.isArray(j.migration?.steps)) return j.migration.steps;
   if (Array.isArray(j.steps)) return j.steps;
   if (Array.isArray(j.journal)) return j.journal;
   const nested = (j.journal as { steps?: readonly JournalStep[] } | undefined)?.steps;
@@ -52,6 +53,8 @@ export function formatJournalReply(migrationId: number, j: JournalReply, m?: Nov
   if (history.length) lines.push(`statuses: ${history.join(' -> ')}`);
   const error = j.error ?? j.migration?.error;
   if (error) lines.push(`error: ${error}`);
+  const left = j.migration?.leftovers ?? [];
+  if (left.length) lines.push(`left: ${left.join('; ')}`);
   lines.push(formatTable(HEAD, stepRows(journalSteps(j))));
   return lines.join('\n');
 }

@@ -58,11 +58,13 @@ export async function watchMigration(client: ComputeClient, serverId: string, fi
     ]);
     record = (await currentRecord(client, serverId, first.id, inProgress)) ?? record;
     const status = journalStatus(journal) ?? record.status;
-    totalBytes = inProgress?.memory_total_bytes ?? totalBytes;
+    // Baton's journal carries the counters too, also once the migration has left the in-progress list.
+    const counters = inProgress ?? journal.migration?.progress;
+    totalBytes = counters?.memory_total_bytes || totalBytes;
     // Once completed, the server no longer lists the migration as in progress: everything was sent.
     view.update(status === 'completed'
       ? { status, totalBytes, processedBytes: totalBytes, remainingBytes: 0 }
-      : { status, totalBytes, processedBytes: inProgress?.memory_processed_bytes ?? null, remainingBytes: inProgress?.memory_remaining_bytes ?? null });
+      : { status, totalBytes, processedBytes: counters?.memory_processed_bytes ?? null, remainingBytes: counters?.memory_remaining_bytes ?? null });
     if (isTerminalStatus(status)) return { status, migration: { ...record, status }, journal };
     if (Date.now() > end) throw new Error(`migration ${first.id} still ${status} after ${o.timeoutMs / 1000} s (it continues on the server)`);
     await delay(o.intervalMs);

@@ -71,9 +71,20 @@ export interface JournalHistoryEntry {
   readonly [key: string]: unknown;
 }
 
-/** GET /v2.1/baton/migrations/{id}/journal. Read leniently: the field names around `steps` may vary. */
+/** GET /v2.1/baton/migrations/{id}/journal: {migration: {...Nova's view, history, error, leftovers, steps}}; read leniently. */
 export interface JournalReply {
-  readonly migration?: NovaMigration & { readonly history?: readonly (JournalHistoryEntry | string)[]; readonly error?: string | null };
+  readonly migration?: NovaMigration & {
+    readonly history?: readonly (JournalHistoryEntry | string)[];
+    readonly error?: string | null;
+    readonly steps?: readonly JournalStep[];
+    readonly progress?: {
+      readonly memory_total_bytes?: number | null;
+      readonly memory_processed_bytes?: number | null;
+      readonly memory_remaining_bytes?: number | null;
+    };
+    /** What a migration ending in `error` could not clean up. */
+    readonly leftovers?: readonly string[];
+  };
   readonly status?: string;
   readonly history?: readonly (JournalHistoryEntry | string)[];
   readonly status_history?: readonly (JournalHistoryEntry | string)[];

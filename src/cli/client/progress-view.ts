@@ -18,7 +18,19 @@ export interface ProgressView {
   stop(): void;
 }
 
-const FORMAT = '{label} |{bar}| {percentage}% | {value}/{total} MiB | remaining {remaining} MiB | {status}';
+const FORMAT = '{label} |{bar}| {percentage}% | {moved}/{size} MiB | remaining {remaining} MiB | {status}';
+
+/**
+ * MiB on the destination so far. memory_processed_bytes counts re-sent dirty pages too and passes the
+ * total, so the bar shows total - remaining; processed is the fallback when remaining is not reported.
+ * Null until the copy reports a size.
+ */
+export function counters(s: ProgressSample): { size: number; moved: number; remaining: number } | null {
+  if (!s.totalBytes || s.totalBytes <= 0) return null;
+  const size = Math.max(1, Math.round(s.totalBytes / MIB));
+  const remaining = s.remainingBytes !== null ? Math.round(s.remainingBytes / MIB) : Math.max(0, size - Math.round((s.processedBytes ?? 0) / MIB));
+  return { size, moved: Math.min(size, Math.max(0, size - remaining)), remaining };
+}
 
 export class BarView implements ProgressView {
   readonly #bar: cliProgress.SingleBar;
@@ -34,9 +46,11 @@ export class BarView implements ProgressView {
   }
 
   update(s: ProgressSample): void {
-    const total = Math.max(1, Math.round((s.totalBytes ?? 0) / MIB));
-    const done = Math.min(total, Math.round((s.processedBytes ?? 0) / MIB));
-    const payload = { label: this.#label, status: s.status, remaining: Math.round((s.remainingBytes ?? 0) / MIB) };
+    const c = counters(s);
+    const payload = { label: this.#label, status: s.status, moved: c ? String(c.moved) : '?', size: c ? String(c.size) : '?',
+      remaining: c ? String(c.remaining) : '?' };
+    const total = c?.size ?? 1;
+    const done = c?.moved ?? 0;
     if (!this.#started) {
       this.#bar.start(total, done, payload);
       this.#started = true;
@@ -64,7 +78,8 @@ export class LineView implements ProgressView {
   update(s: ProgressSample): void {
     if (s.status === this.#last) return;
     this.#last = s.status;
-    const mem = s.totalBytes ? ` (${Math.round((s.processedBytes ?? 0) / MIB)}/${Math.round(s.totalBytes / MIB)} MiB)` : '';
+    const c = counters(s);
+    const mem = c ? ` (${c.moved}/${c.size} MiB, remaining ${c.remaining} MiB)` : '';
     this.#write(`${this.#label}: ${s.status}${mem}`);
   }
 

@@ -19,7 +19,13 @@ export async function resolveServer(client: ComputeClient, ref: string): Promise
     }
   }
   // Nova's name filter is a regular expression: anchor it, then keep exact matches only.
-  const found = (await client.listServers({ name: `^${escapeRegex(ref)}$` })).filter((s) => s.name === ref);
+  const byName = async (allProjects: boolean) => (await client.listServers({ name: `^${escapeRegex(ref)}$`, all_tenants: allProjects ? 1 : undefined }))
+    .filter((s) => s.name === ref);
+  let found = await byName(false);
+  if (found.length === 0) {
+    // An admin also finds servers of other projects, as Nova lists them only with all_tenants.
+    try { found = await byName(true); } catch (e) { if (!(e instanceof ApiError && e.status === 403)) throw e; }
+  }
   if (found.length === 1) return found[0]!;
   if (found.length === 0) throw new ApiError(404, 'itemNotFound', `no server with a name or ID of '${ref}' exists`);
   throw new ApiError(409, 'conflict', `more than one server is named '${ref}' (${found.map((s) => s.id).join(', ')}); use an ID`);

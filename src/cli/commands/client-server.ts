@@ -67,9 +67,10 @@ export function registerClientServer(program: Command): void {
     .action(async (name: string, o: CreateOptions, c: Command) => runClient(c, `server create ${name}`, (ctx) => create(ctx, name, o)));
   addConnectionOptions(server.command('list').description('list servers')
     .option('--host <host>', 'only servers on this compute host')
-    .option('--name <regex>', 'only servers whose name matches'))
-    .action(async (o: { host?: string; name?: string }, c: Command) => runClient(c, 'server list', async (ctx) => {
-      const servers = await ctx.client.listServers({ host: o.host, name: o.name });
+    .option('--name <regex>', 'only servers whose name matches')
+    .option('--all-projects', 'servers of every project (admin)', false))
+    .action(async (o: { host?: string; name?: string; allProjects: boolean }, c: Command) => runClient(c, 'server list', async (ctx) => {
+      const servers = await ctx.client.listServers({ host: o.host, name: o.name, all_tenants: o.allProjects ? 1 : undefined });
       if (ctx.json) ctx.printJson({ servers });
       else ctx.print(formatList(servers, COLUMNS));
     }));
