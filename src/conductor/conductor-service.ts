@@ -48,12 +48,21 @@ export class Conductor {
   constructor(d: ConductorDeps) {
     this.#d = d;
     this.#rpc = new RpcClient(d.transport, { role: 'conductor', host: d.name }, d.config.callTimeoutMs);
-    this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#versions.get(h),
+    this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#hostVersion(h),
       apply: async (id, e) => (this.#stopped ? undefined : this.engine.apply(id, e)), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
       dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, ...(d.onTerminal ? { onTerminal: d.onTerminal } : {}) });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log };
+  }
+
+  /** Versions come with heartbeats; another conductor may have consumed this host's, so fall back to the store. */
+  async #hostVersion(host: string): Promise<string | undefined> {
+    const known = this.#versions.get(host);
+    if (known !== undefined) return known;
+    const stored = (await this.#d.store.repo.getService(host))?.rpcVersion;
+    if (stored !== undefined) this.#versions.set(host, stored);
+    return stored;
   }
 
   async start(): Promise<void> {

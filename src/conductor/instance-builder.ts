@@ -14,7 +14,7 @@ export interface BuilderDeps {
   readonly clock: Clock;
   readonly serviceDownTimeMs: number;
   readonly callTimeoutMs: number;
-  readonly versionFor: (host: string) => string;
+  readonly versionFor: (host: string) => Promise<string>;
   readonly log: (msg: string) => void;
 }
 
@@ -42,7 +42,7 @@ export async function buildInstance(d: BuilderDeps, uuid: string, requestedHost:
   try {
     await d.rpc.call(computeTopic(host), ComputeMethod.SPAWN, {
       guest: { uuid, name: inst.name, vcpus: flavor.vcpus, memoryMb: flavor.memoryMb, diskGb: flavor.diskGb, imageRef: inst.imageRef },
-    }, { version: d.versionFor(host), timeoutMs: d.callTimeoutMs });
+    }, { version: await d.versionFor(host), timeoutMs: d.callTimeoutMs });
     await d.store.repo.updateInstance(uuid, { vmState: 'active', powerState: 1, taskState: null, updatedAt: d.clock.now() });
   } catch (e) {
     d.log(`spawning ${uuid} on ${host} failed: ${toErrorBody(e).message}`);
@@ -55,7 +55,7 @@ export async function deleteInstance(d: BuilderDeps, uuid: string): Promise<void
   if (!inst) return;
   if (inst.host !== null) {
     try {
-      await d.rpc.call(computeTopic(inst.host), ComputeMethod.DESTROY, { uuid }, { version: d.versionFor(inst.host), timeoutMs: d.callTimeoutMs });
+      await d.rpc.call(computeTopic(inst.host), ComputeMethod.DESTROY, { uuid }, { version: await d.versionFor(inst.host), timeoutMs: d.callTimeoutMs });
     } catch (e) {
       d.log(`destroying ${uuid} on ${inst.host} failed: ${toErrorBody(e).message}`);
       await d.store.repo.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: d.clock.now() });

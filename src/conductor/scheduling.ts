@@ -24,6 +24,8 @@ export async function scheduleInTx(tx: Repo, s: WorkflowState, cmd: { requestedH
       vcpus: f.vcpus, memoryMb: f.memoryMb, diskGb: f.diskGb }, now);
     return { type: 'scheduled', dest: describeHost(chosen.host) };
   } catch (e) {
+    // Only a scheduling verdict fails the migration; a database error aborts the transaction and is retried by the caller.
+    if (!(e instanceof BatonError)) throw e;
     return { type: 'schedule-failed', error: toErrorBody(e) };
   }
 }

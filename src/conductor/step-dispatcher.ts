@@ -10,7 +10,7 @@ import type { Outgoing } from './workflow-engine.js';
 export interface DispatcherDeps {
   readonly rpc: RpcClient;
   /** The version a host reported; the conductor never sends it a newer one. */
-  readonly hostVersion: (host: string) => string | undefined;
+  readonly hostVersion: (host: string) => Promise<string | undefined>;
   readonly apply: (migrationId: number, e: WorkflowEvent) => Promise<unknown>;
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
 }
@@ -29,15 +29,15 @@ export class StepDispatcher {
   }
 
   /** The highest version both sides speak (same major); Baton's compute API is 1.x throughout. */
-  versionFor(host: string): string {
-    const reported = this.#d.hostVersion(host);
+  async versionFor(host: string): Promise<string> {
+    const reported = await this.#d.hostVersion(host);
     if (!reported || reported.split('.')[0] !== COMPUTE_RPC_VERSION.split('.')[0]) return COMPUTE_RPC_VERSION;
     return compareVersions(reported, COMPUTE_RPC_VERSION) < 0 ? reported : COMPUTE_RPC_VERSION;
   }
 
   async #run(id: number, c: Outgoing): Promise<void> {
     const topic = computeTopic(c.host);
-    const version = this.versionFor(c.host);
+    const version = await this.versionFor(c.host);
     if (c.type === 'query') {
       let ev: WorkflowEvent;
       try {

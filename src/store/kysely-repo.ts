@@ -15,6 +15,8 @@ import {
 export interface Capabilities {
   /** SELECT ... FOR UPDATE locks rows (PostgreSQL); SQLite has one writer at a time instead. */
   readonly rowLocks: boolean;
+  /** Write transactions must start with BEGIN IMMEDIATE (SQLite): several processes may share the file. */
+  readonly immediateWrites?: boolean;
 }
 
 export class KyselyRepo implements Repo {

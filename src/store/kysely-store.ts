@@ -1,5 +1,5 @@
 /** A Store over any Kysely dialect; the engine folders only build the dialect and name the capabilities. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { KyselyRepo, type Capabilities } from './kysely-repo.js';
 import type { Database } from './schema.js';
 import type { Repo, Store } from './store.js';
@@ -18,7 +18,19 @@ export class KyselyStore implements Store {
   }
 
   transaction<T>(fn: (tx: Repo) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.#caps)));
+    if (!this.#caps.immediateWrites) return this.#db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.#caps)));
+    // SQLite: take the write lock at BEGIN, so a second process waits (busy_timeout) instead of failing mid-transaction.
+    return this.#db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(new KyselyRepo(conn, this.#caps));
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (e) {
+        await sql`rollback`.execute(conn);
+        throw e;
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -23,5 +23,5 @@ export async function createSqliteStore(path: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  return new KyselyStore(db, 'sqlite', { rowLocks: false });
+  return new KyselyStore(db, 'sqlite', { rowLocks: false, immediateWrites: true });
 }
