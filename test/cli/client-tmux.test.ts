@@ -40,13 +40,11 @@ describe('live-migrate --wait in a terminal (tmux)', { timeout: 180_000, skip: S
   });
 
   it('draws the bar with MiB and the status while it runs, then the journal', async () => {
-    const created = await runBaton(['server', 'create', 'tmux-vm', '--flavor', 'm1.small', '--host', 'compute-1', '--wait'], up.env);
-    assert.equal(created.code, 0, created.stderr);
-
+    // demo-1 (seeded by baton up on compute-1, in project demo): the admin's name lookup has to cross projects.
     const started = tmux('new-session', '-d', '-s', SESSION, '-x', '200', '-y', '50', '-c', REPO, 'bash --norc --noprofile');
     assert.equal(started.code, 0, `tmux new-session failed: ${started.out}`);
     const env = Object.entries(up.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    const line = `${env} ${shellQuote(process.execPath)} --import tsx ${MAIN} live-migrate tmux-vm --host compute-2 --wait; echo "EXIT=$?"`;
+    const line = `${env} ${shellQuote(process.execPath)} --import tsx ${MAIN} live-migrate demo-1 --host compute-2 --wait; echo "EXIT=$?"`;
     assert.equal(tmux('send-keys', '-t', SESSION, line, 'Enter').code, 0);
 
     let screen = '';
@@ -57,7 +55,7 @@ describe('live-migrate --wait in a terminal (tmux)', { timeout: 180_000, skip: S
     while (Date.now() < end) {
       screen = tmux('capture-pane', '-p', '-J', '-t', SESSION).out;
       for (const l of screen.split('\n')) {
-        const m = /live-migrating tmux-vm \|[█░]+\| +(\d+)% \| \d+\/\d+ MiB \| remaining \d+ MiB \| running/.exec(l);
+        const m = /live-migrating demo-1 \|[█░]+\| +(\d+)% \| \d+\/\d+ MiB \| remaining \d+ MiB \| running/.exec(l);
         const pct = Number(m?.[1] ?? 0);
         if (m && pct > bestPercent && pct < 100) { bestPercent = pct; barWhileRunning = l; }
       }
@@ -68,7 +66,7 @@ describe('live-migrate --wait in a terminal (tmux)', { timeout: 180_000, skip: S
     assert.ok(barWhileRunning, `no progress bar was seen while the migration was running; last screen:\n${screen}`);
     assert.match(barWhileRunning, /█/);
     assert.match(barWhileRunning, / [1-9]\d*\/[1-9]\d* MiB /);
-    assert.match(screen, /live-migrating tmux-vm \|█+\| 100% \| (\d+)\/\1 MiB \| remaining 0 MiB \| completed/);
+    assert.match(screen, /live-migrating demo-1 \|█+\| 100% \| (\d+)\/\1 MiB \| remaining 0 MiB \| completed/);
     assert.match(screen, /compute-1 -> compute-2 {2}status completed/);
     for (const step of ['pre_live_migration', 'live_migration', 'post_live_migration_at_source', 'post_live_migration_at_destination']) {
       assert.match(screen, new RegExp(`^${step}\\s+compute-\\d`, 'm'), `journal step ${step} missing:\n${screen}`);
@@ -76,7 +74,7 @@ describe('live-migrate --wait in a terminal (tmux)', { timeout: 180_000, skip: S
   });
 
   it('aborts a running migration; the journal shows it cancelled', async () => {
-    const started = await runBaton(['live-migrate', 'tmux-vm', '--host', 'compute-3', '--json'], up.env);
+    const started = await runBaton(['live-migrate', 'demo-1', '--host', 'compute-3', '--json'], up.env);
     assert.equal(started.code, 0, started.stderr);
     const id = (JSON.parse(started.stdout) as { migration: { id: number } }).migration.id;
     const abort = await runBaton(['migration', 'abort', String(id)], up.env);

@@ -8,6 +8,7 @@ import { ComputeClient } from '../../src/cli/client/compute-client.js';
 import { resolveSettings } from '../../src/cli/client/connection-options.js';
 import { faultOf } from '../../src/cli/client/http-transport.js';
 import { formatJournalReply } from '../../src/cli/client/journal-view.js';
+import { counters } from '../../src/cli/client/progress-view.js';
 
 describe('connection settings', () => {
   it('takes options over the environment, and the environment over defaults', () => {
@@ -113,5 +114,18 @@ describe('journal rendering', () => {
     assert.match(text, /statuses: accepted -> preparing -> failed/);
     assert.match(text, /error: boom/);
     assert.match(text, /pre_live_migration +compute-2 +1 +failed +00:00:00\.000 +- +00:00:00\.250 +250 +boom/);
+  });
+});
+
+describe('progress counters', () => {
+  const GiB = 1024 ** 3;
+  it('count what is on the destination (total - remaining), even when re-sent pages push processed past the total', () => {
+    assert.deepEqual(counters({ status: 'running', totalBytes: 2 * GiB, processedBytes: 2.6 * GiB, remainingBytes: 0.25 * GiB }),
+      { size: 2048, moved: 1792, remaining: 256 });
+  });
+  it('are unknown before the first report, and fall back to processed without remaining', () => {
+    assert.equal(counters({ status: 'running', totalBytes: 0, processedBytes: 0, remainingBytes: 0 }), null);
+    assert.deepEqual(counters({ status: 'running', totalBytes: GiB, processedBytes: GiB / 4, remainingBytes: null }),
+      { size: 1024, moved: 256, remaining: 768 });
   });
 });
