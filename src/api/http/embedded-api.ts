@@ -41,10 +41,12 @@ export async function startEmbeddedApi(cluster: EmbeddedCluster, o: UpApiOptions
   const port = Number(o.apiPort);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--api-port must be a port number, not ${o.apiPort}`);
   if (!o.auth) {
-    console.error('*'.repeat(78));
-    console.error('*  WARNING: --no-auth: the API accepts every request as admin, without a token.  *');
-    console.error('*  For the embedded demo only. Never expose this port.                          *');
-    console.error('*'.repeat(78));
+    const lines = ['WARNING: --no-auth: the API accepts every request as admin, without a token.',
+      'For the embedded demo only. Never expose this port.'];
+    const width = Math.max(...lines.map((l) => l.length)) + 6;
+    console.error('*'.repeat(width));
+    for (const l of lines) console.error(`*  ${l.padEnd(width - 6)}  *`);
+    console.error('*'.repeat(width));
   }
   const api = await startApiServer({ requests: cluster.requests, auth: o.auth ? DEFAULT_EMBEDDED_AUTH : null,
     serviceDownTimeMs: cluster.config.serviceDownTimeMs, publicUrl: null, log }, { host: o.apiHost, port });
