@@ -22,7 +22,6 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   BATON_API_HOST: 'api.host',
   BATON_API_PORT: 'api.port',
   BATON_CONDUCTOR_NAME: 'conductor.name',
-  BATON_COMPUTE_FABRIC_DIR: 'compute.fabricDir',
 };
 
 export interface LoadedConfig {

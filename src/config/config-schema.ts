@@ -54,7 +54,6 @@ export const ComputeSection = closed({
     cpu: Type.Number({ exclusiveMinimum: 0, default: 16 }), ram: Type.Number({ exclusiveMinimum: 0, default: 1.5 }),
     disk: Type.Number({ exclusiveMinimum: 0, default: 1 }),
   }, { additionalProperties: false, default: {} }),
-  fabricDir: Type.Optional(Type.String({ minLength: 1, description: 'fake driver: rendezvous directory of the loopback migration fabric' })),
   fake: Type.Object({
     dirtyRateMibs: Type.Optional(Type.Number({ minimum: 0 })),
     bandwidthMibs: Type.Optional(Type.Number({ minimum: 0 })),

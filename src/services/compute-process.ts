@@ -1,7 +1,7 @@
 /**
  * Composition root of one `baton compute --host NAME` process: the broker and one compute agent with
- * its driver. A compute never opens the store. The fake driver migrates over the loopback-TCP fabric,
- * so guests move between compute processes on one machine.
+ * its driver. A compute never opens the store. The fake driver migrates over the TCP fabric (listening
+ * on compute.hostIp), so guests move between compute processes.
  */
 import type { BatonConfig } from '../config/config-schema.js';
 import { ComputeAgent } from '../compute/compute-agent.js';
@@ -10,7 +10,7 @@ import { FakeDriver } from '../compute/drivers/fake/fake-driver.js';
 import { TcpFabric } from '../compute/drivers/fake/tcp-fabric.js';
 import type { LogFn } from '../runtime/logger.js';
 import { SimClock } from '../runtime/sim-clock.js';
-import { closeAll, fabricDir, openTransport } from './process-deps.js';
+import { closeAll, openTransport } from './process-deps.js';
 
 export const ComputeDriverKind = { FAKE: 'fake' } as const;
 export type ComputeDriverKind = (typeof ComputeDriverKind)[keyof typeof ComputeDriverKind];
@@ -26,10 +26,9 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(host)) throw new Error(`invalid host name "${host}"`);
   // Simulated copy time: the fake's pre-copy takes no wall-clock time unless the policy sets a bandwidth.
   const clock = new SimClock();
-  const fabric = new TcpFabric({ dir: fabricDir(cfg.compute), log });
-  fabric.forgetHost(host);
+  const fabric = new TcpFabric({ address: cfg.compute.hostIp, log });
   const driver = new FakeDriver({ host, clock, fabric, policy: cfg.compute.fake });
-  const opened: [string, () => Promise<unknown>][] = [['fabric', () => fabric.closeAll()], ['driver', () => driver.close()]];
+  const opened: [string, () => Promise<unknown>][] = [['fabric', async () => fabric.closeAll()], ['driver', () => driver.close()]];
   try {
     const transport = await openTransport(cfg.transport, log);
     opened.push(['transport', () => transport.close()]);

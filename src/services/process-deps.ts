@@ -37,10 +37,6 @@ export async function openTransport(c: BatonConfig['transport'], log: LogFn): Pr
   }
 }
 
-export function fabricDir(c: BatonConfig['compute']): string {
-  return c.fabricDir ?? join(tmpdir(), 'baton-fabric');
-}
-
 /** Closes what was opened, in reverse, logging (not throwing) failures so every close is attempted. */
 export async function closeAll(log: LogFn, steps: readonly (readonly [string, () => Promise<unknown>])[]): Promise<void> {
   for (const [what, close] of [...steps].reverse()) {

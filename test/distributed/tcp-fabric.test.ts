@@ -1,69 +1,83 @@
-/** The loopback-TCP migration fabric: two fabrics that share only a rendezvous directory, as two compute processes do. */
+/** The TCP migration fabric: two fabrics that share nothing but the URI the destination hands out, as two compute processes do. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FakeDriver } from '../../src/compute/drivers/fake/fake-driver.js';
 import { TcpFabric } from '../../src/compute/drivers/fake/tcp-fabric.js';
+import { BatonError } from '../../src/core/errors.js';
 import { SimClock } from '../../src/runtime/sim-clock.js';
-import { waitFor } from '../../src/services/cluster-ops.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'baton-fabric-'));
 const guest = { uuid: 'g-1', name: 'vm', vcpus: 1, memoryMb: 256, diskGb: 1, imageRef: 'cirros' };
-
-/** The published port of a listening URI, if any. */
-function portOf(uri: string): number | undefined {
-  try {
-    return Number(readFileSync(join(dir, encodeURIComponent(uri)), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
+const portOf = (uri: string) => Number(/:(\d+)$/.exec(uri)![1]);
+const refused = (port: number) => new Promise<boolean>((resolve) => {
+  const s = connect(port, '127.0.0.1');
+  s.on('connect', () => { s.destroy(); resolve(false); });
+  s.on('error', () => resolve(true));
+});
 
 describe('TcpFabric', () => {
-  const src = new TcpFabric({ dir });
-  const dst = new TcpFabric({ dir });
-  after(async () => { await src.closeAll(); await dst.closeAll(); rmSync(dir, { recursive: true, force: true }); });
+  const src = new TcpFabric();
+  const dst = new TcpFabric();
+  after(() => { src.closeAll(); dst.closeAll(); });
 
-  it('delivers the guest state from source to destination and withdraws the listener on arrival', async () => {
+  it('hands the guest over only once the destination confirmed it', async () => {
     const got: unknown[] = [];
-    const uri = 'fake://dst/g-a/1';
-    dst.listen(uri, { accept: (s) => { got.push(s); dst.close(uri); } });
-    await waitFor('the port to be published', async () => portOf(uri), 2000);
-    src.connect(uri).accept({ uuid: 'g-a', counter: 7 });
-    await waitFor('the state to arrive', async () => got.length === 1, 2000);
-    assert.deepEqual(got, [{ uuid: 'g-a', counter: 7 }]);
-    assert.throws(() => src.connect(uri), /destination not listening/);
-  });
-
-  it('refuses a source once the destination rolled back, and the port is closed', async () => {
-    const uri = 'fake://dst/g-b/2';
-    dst.listen(uri, { accept: () => assert.fail('nothing may arrive') });
-    const port = await waitFor('the port to be published', async () => portOf(uri), 2000);
+    const uri = await dst.listen('dst/g-a/1', { accept: (s) => { got.push(s); } });
+    assert.match(uri, /^tcp:127\.0\.0\.1:\d+$/);
+    const stream = await src.open(uri);
+    assert.equal(stream.alive, true);
+    await stream.finish({ uuid: 'g-a', counter: 7 });
+    assert.deepEqual(got, [{ uuid: 'g-a', counter: 7 }], 'finish() resolved after the destination accepted');
     dst.close(uri);
-    assert.throws(() => src.connect(uri), (e: Error) => /connection refused/.test(e.message));
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.on('connect', () => { s.destroy(); resolve(false); });
-      s.on('error', () => resolve(true));
-    });
-    assert.equal(refused, true, 'the listener is closed');
+    assert.equal(await refused(portOf(uri)), true, 'the listener is closed');
   });
 
-  it('carries a fake-driver migration between two drivers that share nothing but the directory', async () => {
+  it('a destination that refuses the guest makes finish() reject', async () => {
+    const uri = await dst.listen('dst/g-r/1', { accept: () => { throw new Error('not waiting for this guest'); } });
+    const stream = await src.open(uri);
+    await assert.rejects(stream.finish({ uuid: 'g-r', counter: 0 }), (e: unknown) => e instanceof BatonError && /not waiting/.test(e.message));
+    dst.close(uri);
+  });
+
+  it('a destination that rolls back mid-copy resets the stream; a closed one refuses new streams', async () => {
+    const uri = await dst.listen('dst/g-b/2', { accept: () => assert.fail('nothing may arrive') });
+    const stream = await src.open(uri);
+    dst.close(uri);
+    for (let i = 0; i < 100 && stream.alive; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(stream.alive, false, 'the source sees the reset');
+    await assert.rejects(stream.finish({ uuid: 'g-b', counter: 0 }), /connection reset/);
+    await assert.rejects(src.open(uri), (e: unknown) => e instanceof BatonError && e.code === 'MigrationError' && /not listening/.test(e.message));
+  });
+
+  it('carries a fake-driver migration between two drivers that share only the URI', async () => {
     const clock = new SimClock();
-    const a = new FakeDriver({ host: 'ha', clock, fabric: new TcpFabric({ dir }) });
-    const b = new FakeDriver({ host: 'hb', clock, fabric: new TcpFabric({ dir }) });
+    const a = new FakeDriver({ host: 'ha', clock, fabric: new TcpFabric() });
+    const b = new FakeDriver({ host: 'hb', clock, fabric: new TcpFabric() });
     await a.spawn(guest);
     const incoming = await b.prepareIncoming(guest, 42);
-    await waitFor('the port to be published', async () => portOf(incoming.uri), 2000);
     const r = await a.migrate({ guest, migrationId: 42, destHost: 'hb', incoming }, () => undefined);
     assert.equal(r.postcopy, false);
-    await waitFor('the guest to run on hb', async () => (await b.listGuests())[0]?.state === 'running', 2000);
+    assert.deepEqual(await b.listGuests(), [{ uuid: guest.uuid, state: 'running' }], 'running on hb when migrate() returns');
+    assert.deepEqual(await a.listGuests(), [{ uuid: guest.uuid, state: 'postmigrate' }]);
     await b.finishIncoming(guest.uuid);
     await a.cleanupSource(guest.uuid);
     assert.deepEqual(await a.listGuests(), []);
+  });
+
+  it('a destination rolled back before switch-over fails the copy and leaves the source running', async () => {
+    const clock = new SimClock();
+    const a = new FakeDriver({ host: 'ha', clock, fabric: new TcpFabric(), policy: { bandwidthMibs: 100 } });
+    const b = new FakeDriver({ host: 'hb', clock, fabric: new TcpFabric() });
+    const g = { ...guest, uuid: 'g-2' };
+    await a.spawn(g);
+    const incoming = await b.prepareIncoming(g, 43);
+    const release = a.faults.hang('migrate.pass');
+    const migrating = a.migrate({ guest: g, migrationId: 43, destHost: 'hb', incoming }, () => undefined);
+    await b.rollbackDestination(g.uuid);
+    release();
+    // Depending on whether the stream was already open, the source sees a reset or a refusal; either way the copy fails.
+    await assert.rejects(migrating, /destination went away|destination not listening/);
+    assert.deepEqual(await a.listGuests(), [{ uuid: g.uuid, state: 'running' }]);
+    assert.deepEqual(await b.listGuests(), []);
   });
 });

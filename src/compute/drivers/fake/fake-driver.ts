@@ -11,7 +11,7 @@ import {
   type MigrateResult,
 } from '../../driver-port.js';
 import { FaultPlan } from './fault-plan.js';
-import type { MigrationFabric } from './fake-fabric.js';
+import type { MigrationFabric, MigrationStream } from './fake-fabric.js';
 import { loadRegistry, saveRegistry } from './fake-registry-file.js';
 
 export interface FakeMigrationPolicy {
@@ -125,11 +125,17 @@ export class FakeDriver implements HypervisorDriver {
     const existing = this.#guests.get(spec.uuid);
     if (existing?.state === GuestState.INCOMING && existing.incomingUri) return { uri: existing.incomingUri };
     if (existing) throw new BatonError('MigrationError', `guest ${spec.uuid} already ${existing.state} on ${this.#cfg.host}`);
-    const uri = `fake://${this.#cfg.host}/${spec.uuid}/${migrationId}`;
     const g = newGuest(spec, GuestState.INCOMING);
-    g.incomingUri = uri;
     this.#guests.set(spec.uuid, g);
-    this.#cfg.fabric.listen(uri, { accept: () => { g.state = GuestState.RUNNING; this.#cfg.fabric.close(uri); g.incomingUri = null; this.#persist(); } });
+    const uri = await this.#cfg.fabric.listen(`${this.#cfg.host}/${spec.uuid}/${migrationId}`, {
+      accept: () => {
+        if (g.state !== GuestState.INCOMING) throw new Error(`guest ${spec.uuid} is not waiting for a stream on ${this.#cfg.host}`);
+        g.state = GuestState.RUNNING;
+        g.incomingUri = null;
+        this.#persist();
+      },
+    });
+    g.incomingUri = uri;
     this.#persist();
     return { uri };
   }
@@ -143,15 +149,19 @@ export class FakeDriver implements HypervisorDriver {
     g.state = GuestState.MIGRATING;
     g.aborted = false;
     g.forced = false;
+    let stream: MigrationStream | null = null;
     try {
-      return await this.#copy(g, req, onProgress);
+      stream = await this.#cfg.fabric.open(req.incoming.uri);
+      return await this.#copy(g, req, stream, onProgress);
     } catch (e) {
       if (g.state === GuestState.MIGRATING) g.state = GuestState.RUNNING;
       throw e;
+    } finally {
+      stream?.close();
     }
   }
 
-  async #copy(g: Guest, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+  async #copy(g: Guest, req: MigrateRequest, stream: MigrationStream, onProgress: (p: Progress) => void): Promise<MigrateResult> {
     const clock = this.#cfg.clock;
     const start = clock.now();
     const bytes = (mib: number) => Math.round(mib * 1024 * 1024);
@@ -160,7 +170,7 @@ export class FakeDriver implements HypervisorDriver {
     let processed = 0;
     for (;;) {
       await this.faults.before('migrate.pass');
-      this.#cfg.fabric.connect(req.incoming.uri);
+      if (!stream.alive) throw new BatonError('MigrationError', `migration stream to ${req.incoming.uri} reset: the destination went away`);
       const pass = nextPass(this.#params(g, req), prev);
       await clock.sleep(pass.durationMs);
       if (g.aborted) throw new BatonError('MigrationCancelled', `migration of ${req.guest.uuid} cancelled by request`);
@@ -168,11 +178,11 @@ export class FakeDriver implements HypervisorDriver {
       onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
         diskProcessed: 0, diskRemaining: 0, iteration: pass.iteration, expectedDowntimeMs: pass.expectedDowntimeMs,
         dirtyRateMbps: this.policy.dirtyRateMibs });
-      if (pass.converged) return this.#switchOver(g, req, pass.expectedDowntimeMs, start, false);
+      if (pass.converged) return this.#switchOver(g, req, stream, pass.expectedDowntimeMs, start, false);
       if (g.forced && this.policy.postcopyAllowed) {
         onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
           diskProcessed: 0, diskRemaining: 0, postcopy: true });
-        return this.#switchOver(g, req, 0, start, true);
+        return this.#switchOver(g, req, stream, 0, start, true);
       }
       if (clock.now() - start >= this.policy.completionTimeoutMs || pass.iteration + 1 >= this.policy.maxPasses) {
         if (this.policy.timeoutAction === 'abort') {
@@ -191,9 +201,10 @@ export class FakeDriver implements HypervisorDriver {
       bandwidthMibs: this.policy.bandwidthMibs, downtimeLimitMs: this.policy.downtimeLimitMs, autoConverge: this.policy.autoConverge };
   }
 
-  async #switchOver(g: Guest, req: MigrateRequest, downtimeMs: number, start: number, postcopy: boolean): Promise<MigrateResult> {
+  /** The guest counts as migrated only once the destination confirmed it runs it. */
+  async #switchOver(g: Guest, req: MigrateRequest, stream: MigrationStream, downtimeMs: number, start: number, postcopy: boolean): Promise<MigrateResult> {
     await this.#cfg.clock.sleep(downtimeMs);
-    this.#cfg.fabric.connect(req.incoming.uri).accept({ uuid: req.guest.uuid, counter: 0 });
+    await stream.finish({ uuid: req.guest.uuid, counter: 0 });
     g.state = GuestState.POSTMIGRATE;
     this.#persist();
     return { downtimeMs, totalTimeMs: this.#cfg.clock.now() - start, postcopy };

@@ -1,128 +1,130 @@
 /**
- * A MigrationFabric across processes on one machine, over loopback TCP. In pre_live_migration the
- * destination listens on an ephemeral port for the migration URI and publishes the port in a
- * rendezvous directory shared by the computes; at switch-over the source connects and sends the
- * guest state. Closing (rollback, destroy, arrival) closes the listener and withdraws the port, so a
- * source that connects to a destination that is gone is refused at once.
- *
- * The driver's fabric calls are synchronous, so the switch-over send completes after the source has
- * returned; the destination's post step sees the guest once the bytes arrive (loopback: well under a
- * millisecond, far sooner than the RPC round trip that triggers that step; the post step is retried otherwise).
+ * A MigrationFabric across processes, over TCP: the destination listens on an ephemeral port and the
+ * URI names it ("tcp:127.0.0.1:PORT"), so nothing else needs to be shared. The source keeps one
+ * connection open for the whole copy, as QEMU does; the destination closing it (rollback, crash)
+ * shows at the source's next pass. At switch-over the source sends the guest state as one JSON line
+ * and waits for "ok".
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
-import { BatonError } from '../../../core/errors.js';
-import type { IncomingEndpoint, MigrationFabric } from './fake-fabric.js';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { streamError, type GuestTransfer, type IncomingEndpoint, type MigrationFabric, type MigrationStream } from './fake-fabric.js';
 
 export interface TcpFabricOptions {
-  /** Rendezvous directory, the same for every compute on the machine. */
-  readonly dir: string;
-  /** Address the listeners bind. Default 127.0.0.1. */
-  readonly host?: string;
-  /** Longest a switch-over send may take. Default 5000 ms. */
-  readonly sendTimeoutMs?: number;
+  /** Address the destination listens on and names in its URI. Default 127.0.0.1. */
+  readonly address?: string;
+  /** Longest a switch-over hand-over may take. Default 5000 ms. */
+  readonly finishTimeoutMs?: number;
   readonly log?: (msg: string) => void;
 }
 
-/** One migration stream frame: the guest state as a JSON line; the destination answers "ok\n". */
-interface Frame { readonly uri: string; readonly state: { uuid: string; counter: number } }
+interface Listener {
+  readonly server: Server;
+  readonly sockets: Set<Socket>;
+}
 
 export class TcpFabric implements MigrationFabric {
-  readonly #o: Required<Omit<TcpFabricOptions, 'log'>> & Pick<TcpFabricOptions, 'log'>;
-  readonly #servers = new Map<string, Server>();
-  readonly #sends = new Set<Promise<void>>();
+  readonly #address: string;
+  readonly #finishTimeoutMs: number;
+  readonly #log: (msg: string) => void;
+  readonly #listeners = new Map<string, Listener>();
 
-  constructor(o: TcpFabricOptions) {
-    this.#o = { host: '127.0.0.1', sendTimeoutMs: 5000, ...o };
-    mkdirSync(o.dir, { recursive: true });
+  constructor(o: TcpFabricOptions = {}) {
+    this.#address = o.address ?? '127.0.0.1';
+    this.#finishTimeoutMs = o.finishTimeoutMs ?? 5000;
+    this.#log = o.log ?? (() => undefined);
   }
 
-  /** Withdraws ports a crashed process of this host left behind (their listeners died with it). */
-  forgetHost(host: string): void {
-    const prefix = `${encodeURIComponent(`fake://${host}/`)}`;
-    for (const f of readdirSync(this.#o.dir)) if (f.startsWith(prefix)) rmSync(join(this.#o.dir, f), { force: true });
-  }
-
-  listen(uri: string, ep: IncomingEndpoint): void {
-    this.close(uri);
-    const server = createServer((sock) => {
-      let buf = '';
-      sock.setEncoding('utf8');
-      sock.on('error', () => undefined);
-      sock.on('data', (chunk: string) => {
-        buf += chunk;
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        try {
-          const frame = JSON.parse(buf.slice(0, nl)) as Frame;
-          if (frame.uri !== uri) throw new Error(`stream for ${frame.uri} arrived at ${uri}`);
-          ep.accept(frame.state);
-          sock.end('ok\n');
-        } catch (e) {
-          sock.end(`error ${e instanceof Error ? e.message : String(e)}\n`);
-        }
-      });
+  async listen(key: string, ep: IncomingEndpoint): Promise<string> {
+    const sockets = new Set<Socket>();
+    let uri = '';
+    const server = createServer((sock) => this.#serve(sock, ep, sockets, () => this.close(uri)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, this.#address, () => resolve());
     });
-    server.on('error', (e) => this.#o.log?.(`migration listener for ${uri} failed: ${e.message}`));
-    server.listen(0, this.#o.host, () => {
-      if (this.#servers.get(uri) !== server) return; // closed before it was up
-      const addr = server.address();
-      if (addr && typeof addr === 'object') this.#publish(uri, addr.port);
-    });
-    this.#servers.set(uri, server);
+    server.on('error', (e) => this.#log(`migration listener for ${key} failed: ${e.message}`));
+    const addr = server.address();
+    if (!addr || typeof addr !== 'object') throw streamError(key, 'listener has no address');
+    uri = `tcp:${this.#address}:${addr.port}`;
+    this.#listeners.set(uri, { server, sockets });
+    return uri;
   }
 
   close(uri: string): void {
-    const server = this.#servers.get(uri);
-    if (!server) return;
-    this.#servers.delete(uri);
-    rmSync(this.#file(uri), { force: true });
-    server.close();
+    const l = this.#listeners.get(uri);
+    if (!l) return;
+    this.#listeners.delete(uri);
+    l.server.close();
+    for (const s of l.sockets) s.destroy();
   }
 
-  connect(uri: string): IncomingEndpoint {
-    let port: number;
-    try {
-      port = Number(readFileSync(this.#file(uri), 'utf8'));
-    } catch {
-      throw new BatonError('MigrationError', `migration stream to ${uri} failed: connection refused (destination not listening)`);
-    }
-    return { accept: (state) => this.#track(this.#send(uri, port, state)) };
+  /** Closes every listener (process shutdown). */
+  closeAll(): void {
+    for (const uri of [...this.#listeners.keys()]) this.close(uri);
   }
 
-  /** Closes every listener and waits for switch-over sends still in flight. */
-  async closeAll(): Promise<void> {
-    for (const uri of [...this.#servers.keys()]) this.close(uri);
-    await Promise.allSettled([...this.#sends]);
-  }
-
-  #send(uri: string, port: number, state: Frame['state']): Promise<void> {
+  open(uri: string): Promise<MigrationStream> {
+    const m = /^tcp:(.+):(\d+)$/.exec(uri);
+    if (!m) return Promise.reject(streamError(uri, 'not a tcp:HOST:PORT address'));
     return new Promise((resolve, reject) => {
-      const sock = createConnection({ host: this.#o.host, port, noDelay: true });
-      let answer = '';
-      sock.setEncoding('utf8');
-      sock.setTimeout(this.#o.sendTimeoutMs, () => sock.destroy(new Error(`no answer within ${this.#o.sendTimeoutMs} ms`)));
-      sock.on('data', (c: string) => { answer += c; });
-      sock.on('error', reject);
-      sock.on('close', () => (answer.startsWith('ok') ? resolve() : reject(new Error(answer.trim() || 'connection closed'))));
-      sock.write(`${JSON.stringify({ uri, state } satisfies Frame)}\n`);
+      const sock = createConnection({ host: m[1]!, port: Number(m[2]), noDelay: true });
+      sock.once('error', (e) => reject(streamError(uri, `${e.message} (destination not listening)`)));
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        resolve(new TcpStream(uri, sock, this.#finishTimeoutMs));
+      });
     });
   }
 
-  #track(p: Promise<void>): void {
-    const t = p.catch((e: unknown) => this.#o.log?.(`switch-over send failed: ${e instanceof Error ? e.message : String(e)}`));
-    this.#sends.add(t);
-    void t.finally(() => this.#sends.delete(t));
+  /** One guest per endpoint: once it arrived and "ok" went out, the endpoint is retired. */
+  #serve(sock: Socket, ep: IncomingEndpoint, sockets: Set<Socket>, retire: () => void): void {
+    sockets.add(sock);
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        ep.accept(JSON.parse(buf.slice(0, nl)) as GuestTransfer);
+        sock.end('ok\n', retire);
+      } catch (e) {
+        sock.end(`error ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    });
+  }
+}
+
+class TcpStream implements MigrationStream {
+  #alive = true;
+
+  constructor(private readonly uri: string, private readonly sock: Socket, private readonly timeoutMs: number) {
+    sock.setEncoding('utf8');
+    sock.on('close', () => { this.#alive = false; });
+    sock.on('error', () => { this.#alive = false; });
   }
 
-  #publish(uri: string, port: number): void {
-    const file = this.#file(uri);
-    writeFileSync(`${file}.tmp`, String(port));
-    renameSync(`${file}.tmp`, file); // readers see the whole port or no file
+  get alive(): boolean {
+    return this.#alive;
   }
 
-  #file(uri: string): string {
-    return join(this.#o.dir, encodeURIComponent(uri));
+  finish(state: GuestTransfer): Promise<void> {
+    if (!this.#alive) return Promise.reject(streamError(this.uri, 'connection reset (destination went away)'));
+    return new Promise((resolve, reject) => {
+      let answer = '';
+      const timer = setTimeout(() => this.sock.destroy(), this.timeoutMs);
+      this.sock.on('data', (c: string) => { answer += c; });
+      this.sock.once('close', () => {
+        clearTimeout(timer);
+        if (answer.startsWith('ok')) resolve();
+        else reject(streamError(this.uri, answer.trim() || 'connection closed before the destination confirmed'));
+      });
+      this.sock.write(`${JSON.stringify(state)}\n`);
+    });
+  }
+
+  close(): void {
+    this.sock.destroy();
   }
 }
