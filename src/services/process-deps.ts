@@ -2,8 +2,6 @@
  * The adapters every separate process opens from its config: the store and the transport. Each fails
  * at start-up with a message naming the service and its URL (password masked).
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BatonConfig } from '../config/config-schema.js';
 import { parseDatabaseUrl, parseTransportUrl } from '../config/service-urls.js';
 import { maskUrl } from '../config/url-mask.js';
