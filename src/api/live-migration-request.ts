@@ -48,7 +48,7 @@ export async function requestLiveMigration(d: RequestDeps, req: LiveMigrationReq
       uuid: d.ids.uuid(), instanceUuid: inst.uuid, sourceCompute: source.host, destCompute: req.host, status: 'accepted',
       migrationType: 'live-migration', flavorId: flavor.id, projectId: req.projectId, userId: req.userId, createdAt: now, updatedAt: now,
       nextWakeup: now + d.startGraceMs,
-    }, (id) => newWorkflow({ migrationId: id, instance: { uuid: inst.uuid, name: inst.name, flavor }, source: describeHost(source),
+    }, (id) => newWorkflow({ migrationId: id, instance: { uuid: inst.uuid, name: inst.name, flavor, imageRef: inst.imageRef }, source: describeHost(source),
       requestedHost: req.host, blockMigration: req.blockMigration, now }));
     await tx.updateInstance(inst.uuid, { taskState: 'migrating', updatedAt: now });
     return created;

@@ -8,9 +8,10 @@ import type { InstanceRefSchema } from '../rpc/rpc-schemas.js';
 
 type InstanceRef = Static<typeof InstanceRefSchema>;
 
-export function guestOf(instance: InstanceRef, imageRef = 'fake-image'): GuestSpec {
+export function guestOf(instance: InstanceRef): GuestSpec {
   const f: Flavor = instance.flavor;
-  return { uuid: instance.uuid, name: instance.name, vcpus: f.vcpus, memoryMb: f.memoryMb, diskGb: f.diskGb, imageRef };
+  return { uuid: instance.uuid, name: instance.name, vcpus: f.vcpus, memoryMb: f.memoryMb, diskGb: f.diskGb,
+    imageRef: instance.imageRef ?? 'default' };
 }
 
 export interface StepContext {

@@ -64,6 +64,8 @@ export const ComputeSection = closed({
     completionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     timeoutAction: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('force_complete')])),
   }, { additionalProperties: false, default: {}, description: 'fake driver migration policy' }),
+  qemu: Type.Record(Type.String(), Type.Unknown(), { default: {},
+    description: 'qemu driver options (docs/qemu.md), checked by the driver: unknown keys are refused' }),
 }, 'compute hosts');
 
 const AuthUser = Type.Object({

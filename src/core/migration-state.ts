@@ -19,6 +19,8 @@ export interface InstanceRef {
   readonly uuid: string;
   readonly name: string;
   readonly flavor: Flavor;
+  /** The destination starts its empty guest from the same image. */
+  readonly imageRef: string;
 }
 
 export interface StepState {

@@ -17,7 +17,7 @@ function run(s: WorkflowState, events: WorkflowEvent[], now = NOW, cfg: Partial<
   return { s, commands };
 }
 
-const fresh = (requestedHost: string | null = null) => newWorkflow({ migrationId: 7, instance: { uuid: 'i', name: 'vm', flavor: FLAVOR },
+const fresh = (requestedHost: string | null = null) => newWorkflow({ migrationId: 7, instance: { uuid: 'i', name: 'vm', flavor: FLAVOR, imageRef: 'img' },
   source: desc('src'), requestedHost, blockMigration: 'auto', now: NOW });
 const sends = (cmds: WorkflowCommand[]) => cmds.filter((c) => c.type === 'send').map((c) => `${c.step}@${c.host}#${c.attempt}`);
 const done = (step: Step, attempt = 1, result: Record<string, unknown> = {}): WorkflowEvent => ({ type: 'done', step, attempt, result });

@@ -8,6 +8,8 @@ export const FlavorSchema = Type.Object({
 
 export const InstanceRefSchema = Type.Object({
   uuid: Type.String({ minLength: 1 }), name: Type.String(), flavor: FlavorSchema,
+  // Optional on the wire: a conductor older than this field sends none, and the compute uses its default image.
+  imageRef: Type.Optional(Type.String()),
 });
 
 export const HostDescriptorSchema = Type.Object({

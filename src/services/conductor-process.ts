@@ -6,6 +6,8 @@ import { Conductor } from '../conductor/conductor-service.js';
 import type { LogFn } from '../runtime/logger.js';
 import { systemClock } from '../runtime/system-clock.js';
 import type { Store } from '../store/store.js';
+import { DEFAULT_FLAVORS, seedFlavors } from './cluster-ops.js';
+import { QEMU_DEMO_FLAVOR } from './driver-factory.js';
 import { closeAll, openStore, openTransport } from './process-deps.js';
 
 export interface ConductorProcess {
@@ -21,6 +23,8 @@ export async function startConductorProcess(cfg: BatonConfig, log: LogFn, name?:
   const store = await openStore(cfg.database);
   const opened: [string, () => Promise<unknown>][] = [['store', () => store.close()]];
   try {
+    // A new deployment gets Nova's classic flavors plus the small one the qemu test guest boots with.
+    if ((await store.repo.listFlavors()).length === 0) await seedFlavors(store, [...DEFAULT_FLAVORS, QEMU_DEMO_FLAVOR]);
     const transport = await openTransport(cfg.transport, log);
     opened.push(['transport', () => transport.close()]);
     const conductor = new Conductor({ name: me, store, transport, clock: systemClock, config, log });

@@ -34,7 +34,7 @@ export function newMigration(uuid: string, inst: Instance, over: Partial<NewMigr
 export function insertMigration(repo: Repo, uuid: string, inst: Instance, source: ComputeHost, requestedHost: string | null = null,
   over: Partial<NewMigration> = {}): Promise<MigrationRow> {
   return repo.insertMigration(newMigration(uuid, inst, { destCompute: requestedHost, ...over }), (id) => newWorkflow({
-    migrationId: id, instance: { uuid: inst.uuid, name: inst.name, flavor: SMALL }, source: describeHost(source), requestedHost,
+    migrationId: id, instance: { uuid: inst.uuid, name: inst.name, flavor: SMALL, imageRef: inst.imageRef }, source: describeHost(source), requestedHost,
     blockMigration: 'auto', now: T0,
   }));
 }

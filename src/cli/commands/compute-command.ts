@@ -1,4 +1,4 @@
-/** `baton compute --host NAME --driver fake`: the compute agent of one host, talking to conductors only. */
+/** `baton compute --host NAME --driver fake|qemu`: the compute agent of one host, talking to conductors only. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config-loader.js';
 import { maskUrl } from '../../config/url-mask.js';
@@ -10,7 +10,7 @@ export function registerCompute(program: Command): void {
   program.command('compute')
     .description('run the compute agent of one host (serves compute.<host> on the configured broker)')
     .requiredOption('--host <name>', 'this compute host')
-    .option('--driver <kind>', 'hypervisor driver', 'fake')
+    .option('--driver <kind>', 'hypervisor driver: fake or qemu', 'fake')
     .option('--config <path>', 'JSON config file (default: $BATON_CONFIG)')
     .action(async (opts: { host: string; driver: string; config?: string }) => {
       const { config } = loadConfig({ path: opts.config });

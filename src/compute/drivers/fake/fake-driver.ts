@@ -164,26 +164,21 @@ export class FakeDriver implements HypervisorDriver {
   async #copy(g: Guest, req: MigrateRequest, stream: MigrationStream, onProgress: (p: Progress) => void): Promise<MigrateResult> {
     const clock = this.#cfg.clock;
     const start = clock.now();
-    const bytes = (mib: number) => Math.round(mib * 1024 * 1024);
-    const total = bytes(req.guest.memoryMb);
+    const total = mibToBytes(req.guest.memoryMb);
     let prev: PrecopyPass | null = null;
     let processed = 0;
     for (;;) {
       await this.faults.before('migrate.pass');
-      if (!stream.alive) throw new BatonError('MigrationError', `migration stream to ${req.incoming.uri} reset: the destination went away`);
       const pass = nextPass(this.#params(g, req), prev);
-      await clock.sleep(pass.durationMs);
-      if (g.aborted) throw new BatonError('MigrationCancelled', `migration of ${req.guest.uuid} cancelled by request`);
-      processed += bytes(pass.sentMib);
-      onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
-        diskProcessed: 0, diskRemaining: 0, iteration: pass.iteration, expectedDowntimeMs: pass.expectedDowntimeMs,
-        dirtyRateMbps: this.policy.dirtyRateMibs });
-      if (pass.converged) return this.#switchOver(g, req, stream, pass.expectedDowntimeMs, start, false);
-      if (g.forced && this.policy.postcopyAllowed) {
-        onProgress({ memoryTotal: total, memoryProcessed: processed, memoryRemaining: bytes(pass.remainingMib), diskTotal: 0,
-          diskProcessed: 0, diskRemaining: 0, postcopy: true });
+      const cut = await this.#sendPass(g, req, stream, pass, (f) => onProgress(this.#progress(total, processed + mibToBytes(pass.sentMib * f),
+        pass.sentMib * (1 - f) + pass.remainingMib * f, pass)));
+      processed += mibToBytes(pass.sentMib);
+      if (cut === 'postcopy' || (g.forced && this.policy.postcopyAllowed)) {
+        onProgress({ ...this.#progress(total, processed, pass.remainingMib, pass), postcopy: true });
         return this.#switchOver(g, req, stream, 0, start, true);
       }
+      onProgress(this.#progress(total, processed, pass.remainingMib, pass));
+      if (pass.converged) return this.#switchOver(g, req, stream, pass.expectedDowntimeMs, start, false);
       if (clock.now() - start >= this.policy.completionTimeoutMs || pass.iteration + 1 >= this.policy.maxPasses) {
         if (this.policy.timeoutAction === 'abort') {
           throw new BatonError('MigrationError', `live migration of ${req.guest.uuid} did not converge after ${pass.iteration + 1} passes; aborted`);
@@ -192,6 +187,30 @@ export class FakeDriver implements HypervisorDriver {
       }
       prev = pass;
     }
+  }
+
+  /**
+   * Spends one pass's time in slices of at most PASS_SLICE_MS, so progress shows within a long pass and an
+   * abort, a forced post-copy or a vanished destination takes effect within one slice.
+   */
+  async #sendPass(g: Guest, req: MigrateRequest, stream: MigrationStream, pass: PrecopyPass,
+    report: (fraction: number) => void): Promise<'done' | 'postcopy'> {
+    let spent = 0;
+    do {
+      const slice = Math.min(PASS_SLICE_MS, pass.durationMs - spent);
+      await this.#cfg.clock.sleep(slice);
+      spent += slice;
+      if (g.aborted) throw new BatonError('MigrationCancelled', `migration of ${req.guest.uuid} cancelled by request`);
+      if (!stream.alive) throw new BatonError('MigrationError', `migration stream to ${req.incoming.uri} reset: the destination went away`);
+      if (g.forced && this.policy.postcopyAllowed) return 'postcopy';
+      if (spent < pass.durationMs) report(spent / pass.durationMs);
+    } while (spent < pass.durationMs);
+    return 'done';
+  }
+
+  #progress(total: number, processed: number, remainingMib: number, pass: PrecopyPass): Progress {
+    return { memoryTotal: total, memoryProcessed: processed, memoryRemaining: mibToBytes(remainingMib), diskTotal: 0, diskProcessed: 0,
+      diskRemaining: 0, iteration: pass.iteration, expectedDowntimeMs: pass.expectedDowntimeMs, dirtyRateMbps: this.policy.dirtyRateMibs };
   }
 
   #params(g: Guest, req: MigrateRequest): PrecopyParams {
@@ -264,6 +283,13 @@ export class FakeDriver implements HypervisorDriver {
     if (!g) throw new BatonError('InstanceNotFound', `Instance ${uuid} could not be found on ${this.#cfg.host}.`);
     return g;
   }
+}
+
+/** Longest stretch of simulated copying between two looks at abort, force-complete and the stream. */
+const PASS_SLICE_MS = 500;
+
+function mibToBytes(mib: number): number {
+  return Math.round(mib * 1024 * 1024);
 }
 
 function newGuest(spec: GuestSpec, state: GuestState): Guest {
