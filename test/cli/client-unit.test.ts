@@ -21,6 +21,11 @@ describe('connection settings', () => {
     assert.equal(s.auth, true);
     assert.equal(s.microversion, '2.92');
   });
+  it('reads OS_COMPUTE_API_VERSION as the OpenStack clients do, "2.latest" included', () => {
+    assert.equal(resolveSettings({}, { OS_COMPUTE_API_VERSION: '2.latest' }).microversion, '2.92');
+    assert.equal(resolveSettings({}, { OS_COMPUTE_API_VERSION: 'latest' }).microversion, '2.92');
+    assert.equal(resolveSettings({}, { OS_COMPUTE_API_VERSION: '2.60' }).microversion, '2.60');
+  });
   it('turns authentication off with --no-auth or BATON_NO_AUTH', () => {
     assert.equal(resolveSettings({ auth: false }, {}).auth, false);
     assert.equal(resolveSettings({}, { BATON_NO_AUTH: '1' }).auth, false);

@@ -75,6 +75,7 @@ export function resolveSettings(o: ClientOptions, env: NodeJS.ProcessEnv = proce
     projectDomain: o.osProjectDomainName ?? env.OS_PROJECT_DOMAIN_NAME ?? 'Default',
     // commander sets auth=false only for an explicit --no-auth; the environment can ask for it too.
     auth: o.auth !== false && !truthy(env.BATON_NO_AUTH),
-    microversion: version === 'latest' ? '2.92' : version,
+    // "latest" and "2.latest" (what the OpenStack clients accept) both mean the newest version Baton speaks.
+    microversion: /^(2\.)?latest$/i.test(version) ? '2.92' : version,
   };
 }
