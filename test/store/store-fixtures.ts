@@ -1,6 +1,7 @@
 /** Domain objects for store tests. Times are realistic epoch milliseconds (beyond 32 bits on purpose). */
 import type { ComputeHost, Flavor, Instance } from '../../src/core/model.js';
 import { describeHost } from '../../src/core/model.js';
+import { host as coreHost } from '../../src/core/testing/fixtures.js';
 import { newWorkflow } from '../../src/core/migration-workflow.js';
 import type { MigrationRow, NewMigration, Repo } from '../../src/store/store.js';
 
@@ -8,12 +9,10 @@ export const T0 = 1_800_000_000_123;
 
 export const SMALL: Flavor = { id: '2', name: 'm1.small', vcpus: 2, memoryMb: 2048, diskGb: 20 };
 
+/** The core's host builder, with the sizes and times these tests need. */
 export function host(name: string, over: Partial<ComputeHost> = {}): ComputeHost {
-  return {
-    host: name, hypervisorId: `hv-${name}`, hypervisorType: 'fake', hypervisorVersion: 8_002_000, cpuModel: 'Haswell-noTSX',
-    cpuFeatures: ['sse4.2', 'avx'], vcpus: 16, memoryMb: 65_536, diskGb: 1000, ratios: { cpu: 16, ram: 1.5, disk: 1.1 },
-    rpcVersion: '1.0', lastHeartbeat: T0, disabled: false, disabledReason: null, hostIp: '127.0.0.1', startedAt: T0 - 60_000, ...over,
-  };
+  return coreHost(name, { hypervisorId: `hv-${name}`, hypervisorType: 'fake', cpuModel: 'Haswell-noTSX', vcpus: 16, memoryMb: 65_536,
+    diskGb: 1000, ratios: { cpu: 16, ram: 1.5, disk: 1.1 }, lastHeartbeat: T0, startedAt: T0 - 60_000, ...over });
 }
 
 export function instance(uuid: string, hostName: string | null, over: Partial<Instance> = {}): Instance {
