@@ -4,8 +4,8 @@
  */
 import { BatonError } from '../../../core/errors.js';
 import type { Progress } from '../../../core/migration-state.js';
+import { copyGuest } from './fake-copy.js';
 import type { Clock } from '../../../core/ports.js';
-import { nextPass, type PrecopyParams, type PrecopyPass } from '../../../core/precopy-model.js';
 import {
   GuestState, type GuestInfo, type GuestSpec, type HostResources, type HypervisorDriver, type IncomingInfo, type MigrateRequest,
   type MigrateResult,
@@ -152,81 +152,16 @@ export class FakeDriver implements HypervisorDriver {
     let stream: MigrationStream | null = null;
     try {
       stream = await this.#cfg.fabric.open(req.incoming.uri);
-      return await this.#copy(g, req, stream, onProgress);
+      const result = await copyGuest({ clock: this.#cfg.clock, policy: this.policy, faults: this.faults, flags: g, req, stream, onProgress });
+      g.state = GuestState.POSTMIGRATE;
+      this.#persist();
+      return result;
     } catch (e) {
       if (g.state === GuestState.MIGRATING) g.state = GuestState.RUNNING;
       throw e;
     } finally {
       stream?.close();
     }
-  }
-
-  async #copy(g: Guest, req: MigrateRequest, stream: MigrationStream, onProgress: (p: Progress) => void): Promise<MigrateResult> {
-    const clock = this.#cfg.clock;
-    const start = clock.now();
-    const total = mibToBytes(req.guest.memoryMb);
-    let prev: PrecopyPass | null = null;
-    let processed = 0;
-    for (;;) {
-      await this.faults.before('migrate.pass');
-      const pass = nextPass(this.#params(g, req), prev);
-      const cut = await this.#sendPass(g, req, stream, pass, (f) => onProgress(this.#progress(total, processed + mibToBytes(pass.sentMib * f),
-        pass.sentMib * (1 - f) + pass.remainingMib * f, pass)));
-      processed += mibToBytes(pass.sentMib);
-      if (cut === 'postcopy' || (g.forced && this.policy.postcopyAllowed)) {
-        onProgress({ ...this.#progress(total, processed, pass.remainingMib, pass), postcopy: true });
-        return this.#switchOver(g, req, stream, 0, start, true);
-      }
-      onProgress(this.#progress(total, processed, pass.remainingMib, pass));
-      if (pass.converged) return this.#switchOver(g, req, stream, pass.expectedDowntimeMs, start, false);
-      if (clock.now() - start >= this.policy.completionTimeoutMs || pass.iteration + 1 >= this.policy.maxPasses) {
-        if (this.policy.timeoutAction === 'abort') {
-          throw new BatonError('MigrationError', `live migration of ${req.guest.uuid} did not converge after ${pass.iteration + 1} passes; aborted`);
-        }
-        g.forced = true;
-      }
-      prev = pass;
-    }
-  }
-
-  /**
-   * Spends one pass's time in slices of at most PASS_SLICE_MS, so progress shows within a long pass and an
-   * abort, a forced post-copy or a vanished destination takes effect within one slice.
-   */
-  async #sendPass(g: Guest, req: MigrateRequest, stream: MigrationStream, pass: PrecopyPass,
-    report: (fraction: number) => void): Promise<'done' | 'postcopy'> {
-    let spent = 0;
-    do {
-      const slice = Math.min(PASS_SLICE_MS, pass.durationMs - spent);
-      await this.#cfg.clock.sleep(slice);
-      spent += slice;
-      if (g.aborted) throw new BatonError('MigrationCancelled', `migration of ${req.guest.uuid} cancelled by request`);
-      if (!stream.alive) throw new BatonError('MigrationError', `migration stream to ${req.incoming.uri} reset: the destination went away`);
-      if (g.forced && this.policy.postcopyAllowed) return 'postcopy';
-      if (spent < pass.durationMs) report(spent / pass.durationMs);
-    } while (spent < pass.durationMs);
-    return 'done';
-  }
-
-  #progress(total: number, processed: number, remainingMib: number, pass: PrecopyPass): Progress {
-    return { memoryTotal: total, memoryProcessed: processed, memoryRemaining: mibToBytes(remainingMib), diskTotal: 0, diskProcessed: 0,
-      diskRemaining: 0, iteration: pass.iteration, expectedDowntimeMs: pass.expectedDowntimeMs, dirtyRateMbps: this.policy.dirtyRateMibs };
-  }
-
-  #params(g: Guest, req: MigrateRequest): PrecopyParams {
-    // Forced completion without post-copy pauses the guest, so it stops dirtying memory.
-    const paused = g.forced && !this.policy.postcopyAllowed;
-    return { memoryMib: req.guest.memoryMb, dirtyRateMibs: paused ? 0 : this.policy.dirtyRateMibs,
-      bandwidthMibs: this.policy.bandwidthMibs, downtimeLimitMs: this.policy.downtimeLimitMs, autoConverge: this.policy.autoConverge };
-  }
-
-  /** The guest counts as migrated only once the destination confirmed it runs it. */
-  async #switchOver(g: Guest, req: MigrateRequest, stream: MigrationStream, downtimeMs: number, start: number, postcopy: boolean): Promise<MigrateResult> {
-    await this.#cfg.clock.sleep(downtimeMs);
-    await stream.finish({ uuid: req.guest.uuid, counter: 0 });
-    g.state = GuestState.POSTMIGRATE;
-    this.#persist();
-    return { downtimeMs, totalTimeMs: this.#cfg.clock.now() - start, postcopy };
   }
 
   async abortMigration(uuid: string): Promise<void> {
@@ -283,13 +218,6 @@ export class FakeDriver implements HypervisorDriver {
     if (!g) throw new BatonError('InstanceNotFound', `Instance ${uuid} could not be found on ${this.#cfg.host}.`);
     return g;
   }
-}
-
-/** Longest stretch of simulated copying between two looks at abort, force-complete and the stream. */
-const PASS_SLICE_MS = 500;
-
-function mibToBytes(mib: number): number {
-  return Math.round(mib * 1024 * 1024);
 }
 
 function newGuest(spec: GuestSpec, state: GuestState): Guest {
