@@ -6,6 +6,8 @@
  * Both sides start the same QEMU command line (built by the driver's own argument builder) and migrate
  * over loopback. "migrate" is the time from issuing the migration to QEMU reporting completion;
  * "end-to-end" adds starting the destination and the post steps (source ended, destination running).
+ * "conductor" is the whole Baton flow for the same guest (embedded cluster, two qemu hosts): request to
+ * `completed`, through both checks, pre_live_migration, live_migration and both post steps.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,11 @@ import { guestCommandLine } from '../src/compute/drivers/qemu/qemu-instance.js';
 import { QemuProcess } from '../src/compute/drivers/qemu/qemu-process.js';
 import { probeQemu } from '../src/compute/drivers/qemu/qemu-host-info.js';
 import { buildGuest, GUEST_KERNEL, guestSpec, IMAGES, twoHosts } from '../test/qemu/qemu-harness.js';
+import { requestCreateServer } from '../src/api/server-request.js';
+import { systemClock } from '../src/runtime/system-clock.js';
+import { liveMigrate, waitFor, waitForHosts } from '../src/services/cluster-ops.js';
+import { createDriver } from '../src/services/driver-factory.js';
+import { startEmbedded } from '../src/services/embedded-cluster.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, image: { type: 'string', default: 'idle' }, memory: { type: 'string', default: '64' } } });
 const runs = Number(values.runs);
@@ -82,6 +89,31 @@ async function rawRun(machine: string): Promise<Sample> {
   }
 }
 
+/** The same guest migrated back and forth through the conductor; each sample is request to `completed`. */
+async function conductorRuns(n: number): Promise<number[]> {
+  const root = mkdtempSync('/tmp/bqc-');
+  const hosts = ['qa', 'qb'];
+  const cluster = await startEmbedded({ dataDir: null, hosts, log: () => undefined, driverClock: systemClock, conductor: { tickMs: 50 },
+    driverFactory: (host) => createDriver('qemu', { host, stateDir: join(root, host), guestKernel: GUEST_KERNEL, images: IMAGES, clock: systemClock }) });
+  try {
+    await cluster.store.repo.upsertFlavor({ id: 'bench', name: 'bench', vcpus: 1, memoryMb, diskGb: 0 });
+    await waitForHosts(cluster.store, hosts);
+    const vm = await requestCreateServer(cluster.requests, { name: 'bench', flavorRef: 'bench', imageRef: image, host: 'qa', projectId: 'b', userId: 'b' });
+    await waitFor('the bench guest to boot', async () => (await cluster.store.repo.getInstance(vm.uuid))?.vmState === 'active', 30_000);
+    const samples: number[] = [];
+    for (let i = 0; i <= n; i++) {
+      const t0 = performance.now();
+      const m = await liveMigrate(cluster.requests, vm.uuid, hosts[(i + 1) % 2]!, 60_000);
+      if (m.status !== 'completed') throw new Error(`bench migration ended ${m.status}: ${m.error}`);
+      if (i > 0) samples.push(performance.now() - t0); // the first one warms up
+    }
+    return samples;
+  } finally {
+    await cluster.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -106,6 +138,10 @@ async function main(): Promise<void> {
   console.log(`qemu bench: ${runs} runs, image ${image}, ${memoryMb} MiB, TCG, loopback (medians)`);
   row('migrate', (s) => s.migrateMs);
   row('end-to-end', (s) => s.totalMs);
+  const c = median(await conductorRuns(runs));
+  const r = median(raw.map((s) => s.totalMs));
+  console.log(`${'conductor'.padEnd(11)} baton ${c.toFixed(1).padStart(8)} ms   raw QMP ${r.toFixed(1).padStart(8)} ms   ratio ${(c / r).toFixed(2)}`
+    + '   (whole spec flow vs raw end-to-end)');
 }
 
 await main();
