@@ -28,8 +28,15 @@ export function registerUp(program: Command): void {
       const log = logFn(createLogger('baton-up'));
       const drv = upDriverSetup(opts);
       const cluster = await startEmbedded({ dataDir: opts.ephemeral ? null : opts.dataDir, hosts: EMBEDDED_HOSTS, log, ...clusterOptionsFor(opts), ...drv.cluster });
-      let api: { close(): Promise<void> } | null = null;
-      onShutdown(async () => { await api?.close(); await cluster.stop(); });
+      // The API first: a taken port fails start-up before any work, and the first migration is visible through it.
+      let api: { close(): Promise<void> };
+      try {
+        api = await startEmbeddedApi(cluster, opts, log);
+      } catch (e) {
+        await cluster.stop();
+        throw e;
+      }
+      onShutdown(async () => { await api.close(); await cluster.stop(); });
       const fresh = (await cluster.store.repo.listFlavors()).length === 0;
       await waitForHosts(cluster.store, EMBEDDED_HOSTS);
       console.log(`baton: conductor and ${EMBEDDED_HOSTS.length} ${drv.describe} compute hosts up; store ${opts.ephemeral ? 'in memory' : `${opts.dataDir}/baton.sqlite`}`);
@@ -44,7 +51,6 @@ export function registerUp(program: Command): void {
       } else {
         console.log('existing store: nothing seeded');
       }
-      api = await startEmbeddedApi(cluster, opts, log);
       console.log('running; press Ctrl-C to stop');
       // Stay up until a signal; onShutdown exits the process.
       await new Promise<never>(() => { setInterval(() => undefined, 1 << 30); });
