@@ -5,8 +5,16 @@ import { startEmbedded } from '../../services/embedded-cluster.js';
 import { bootInstance, liveMigrate, seedFlavors, waitForHosts } from '../../services/cluster-ops.js';
 import { formatJournal } from '../journal-format.js';
 import { onShutdown } from '../shutdown.js';
-import { addApiOptions, clusterOptionsFor, startEmbeddedApi, type UpApiOptions } from '../../api/http/embedded-api.js';
+import { clusterOptionsFor, startEmbeddedApi, type UpApiOptions } from '../../services/embedded-api.js';
 import { upDriverSetup } from '../../services/driver-factory.js';
+
+function addApiOptions(cmd: Command): Command {
+  return cmd
+    .option('--api-host <host>', 'address the API listens on', '127.0.0.1')
+    .option('--api-port <port>', 'port the API listens on (0: any free port)', '8774')
+    .option('--no-auth', 'serve the API without authentication (embedded demo only; every request acts as admin)')
+    .option('--slow-migrations', 'fake hosts copy memory in real time (~30 s for a 2 GiB guest) so abort and force-complete can be tried', false);
+}
 
 export const EMBEDDED_HOSTS = ['compute-1', 'compute-2', 'compute-3'] as const;
 

@@ -1,15 +1,14 @@
 /**
- * What `baton up` needs from the API: its command-line options, the cluster options they imply
- * (--slow-migrations), and starting the server with a loud warning under --no-auth.
+ * Composition of the embedded API for `baton up`: the cluster options its flags imply
+ * (--slow-migrations), and the server started over the embedded cluster, with a loud warning under --no-auth.
  */
-import type { Command } from 'commander';
-import type { FakeMigrationPolicy } from '../../compute/drivers/fake/fake-driver.js';
-import type { Clock } from '../../core/ports.js';
-import type { LogFn } from '../../runtime/logger.js';
-import { systemClock } from '../../runtime/system-clock.js';
-import type { EmbeddedCluster } from '../../services/embedded-cluster.js';
-import { DEFAULT_EMBEDDED_AUTH } from '../auth/auth-config.js';
-import { startApiServer, type RunningApi } from './api-server.js';
+import type { FakeMigrationPolicy } from '../compute/drivers/fake/fake-driver.js';
+import type { Clock } from '../core/ports.js';
+import type { LogFn } from '../runtime/logger.js';
+import { systemClock } from '../runtime/system-clock.js';
+import type { EmbeddedCluster } from './embedded-cluster.js';
+import { DEFAULT_EMBEDDED_AUTH } from '../api/auth/auth-config.js';
+import { startApiServer, type RunningApi } from '../api/http/api-server.js';
 
 export interface UpApiOptions {
   readonly apiHost: string;
@@ -17,14 +16,6 @@ export interface UpApiOptions {
   /** False under --no-auth. */
   readonly auth: boolean;
   readonly slowMigrations: boolean;
-}
-
-export function addApiOptions(cmd: Command): Command {
-  return cmd
-    .option('--api-host <host>', 'address the API listens on', '127.0.0.1')
-    .option('--api-port <port>', 'port the API listens on (0: any free port)', '8774')
-    .option('--no-auth', 'serve the API without authentication (embedded demo only; every request acts as admin)')
-    .option('--slow-migrations', 'fake hosts copy memory in real time (~30 s for a 2 GiB guest) so abort and force-complete can be tried', false);
 }
 
 /**
