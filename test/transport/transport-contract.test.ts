@@ -51,7 +51,7 @@ function contract(h: Harness): void {
       { code: 'Internal', message: 'driver exploded' });
   });
 
-  it('call: a thrown BatonError keeps its code', { todo: h.knownGaps.thrownTypedError ?? false }, async () => {
+  it('call: a thrown BatonError keeps its code', async () => {
     const [server, client] = await pair();
     const topic = fresh();
     await server.serve(topic, async () => { throw new BatonError('MigrationPreCheckError', 'disk too small'); });

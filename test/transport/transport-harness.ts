@@ -14,8 +14,6 @@ export interface Harness {
   /** Registers a topic so teardown can delete what the backend keeps for it. */
   topic(name: string): string;
   teardown(): Promise<void>;
-  /** Contract cases this backend is known to fail, with the reason (reported as todo, not hidden). */
-  readonly knownGaps: Readonly<Record<string, string>>;
 }
 
 export function inProcessHarness(): Harness {
@@ -27,7 +25,6 @@ export function inProcessHarness(): Harness {
     make: async () => { const t = bus.transport(); made.push(t); return t; },
     topic: (name) => name,
     teardown: async () => { await Promise.allSettled(made.map((t) => t.close())); },
-    knownGaps: {},
   };
 }
 
@@ -40,7 +37,6 @@ export async function amqpHarness(): Promise<Harness> {
     make: () => run.transport(),
     topic: (name) => run.topic(name),
     teardown: () => (unavailable ? Promise.resolve() : run.cleanup()),
-    knownGaps: {},
   };
 }
 
