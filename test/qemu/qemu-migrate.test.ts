@@ -60,6 +60,10 @@ test('idle guest migrates; destination continues the counter; source QEMU is gon
     const { result } = await migrateAtoB(h, spec);
     assert.equal(result.postcopy, false);
     assert.ok(result.totalTimeMs >= 0 && result.downtimeMs >= 0);
+    // A rollback that arrives after the switch-over (the source died before reporting it) must not destroy
+    // the only running copy.
+    await assert.rejects(h.b.rollbackDestination(spec.uuid), /refusing to destroy .*the guest runs here/);
+    assert.equal(h.b.pids().length, 1, 'the destination QEMU still runs');
     await finishAndVerify(h, spec);
   } finally {
     await h.close();

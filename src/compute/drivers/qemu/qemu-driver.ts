@@ -144,8 +144,22 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /**
+   * Removes an incoming guest that has not arrived. Once QEMU left `inmigrate` the guest's state lives
+   * here (the source may have died before reporting the switch-over), so destroying it could destroy the
+   * only running copy: that is refused, and the conductor records what is left instead.
+   */
   rollbackDestination(uuid: string): Promise<void> {
-    return this.#remove(uuid);
+    return this.#lock.run(uuid, async () => {
+      const inst = this.#guests.get(uuid);
+      if (!inst) return this.#removeFiles(uuid);
+      const state = inst.proc.alive ? await inst.runState() : 'gone';
+      if (!NOT_ARRIVED.has(state)) {
+        throw new BatonError('MigrationError', `refusing to destroy ${uuid} on ${this.config.host}: its QEMU is ${state}, `
+          + 'so the incoming migration completed and the guest runs here', { uuid, state });
+      }
+      await this.#drop(inst);
+    });
   }
 
   async rollbackSource(uuid: string): Promise<void> {
@@ -197,6 +211,9 @@ export class QemuDriver implements HypervisorDriver {
     await rm(instancePaths(this.config.stateDir, uuid).dir, { recursive: true, force: true });
   }
 }
+
+/** QEMU run states in which an incoming guest has not received its state yet (or its QEMU is gone). */
+const NOT_ARRIVED = new Set(['inmigrate', 'prelaunch', 'gone']);
 
 function invalidState(uuid: string, what: string): BatonError {
   return new BatonError('InstanceInvalidState', `instance ${uuid} ${what}`, { uuid });
