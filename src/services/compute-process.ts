@@ -31,10 +31,11 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
   let clock: Clock;
   let driver: HypervisorDriver;
   if (driverKind === 'qemu') {
-    // QEMU runs in real time; its migration stream listens on this host's address.
+    // QEMU runs in real time; its migration stream listens on this host's address. Guests outlive an agent
+    // restart: stopping `baton compute` leaves them running and the next start adopts them.
     clock = systemClock;
     driver = await createDriver('qemu', { host, stateDir: join(tmpdir(), 'baton-qemu', host), guestKernel: DEFAULT_GUEST_KERNEL,
-      migrationAddress: cfg.compute.hostIp, clock, ...cfg.compute.qemu });
+      migrationAddress: cfg.compute.hostIp, clock, keepGuestsOnClose: true, ...cfg.compute.qemu });
   } else {
     // Simulated copy time: the fake's pre-copy takes no wall-clock time unless the policy sets a bandwidth.
     clock = new SimClock();

@@ -80,6 +80,8 @@ export async function createDriver(kind: string, options: unknown): Promise<Hype
     throw new BatonError('InvalidRequest', `driver options: QEMU binary ${driver.config.binary} is not usable: ${(e as Error).message}`,
       { field: 'binary' });
   }
+  // Guests a previous agent left running on this host (keepGuestsOnClose) are taken over, not lost.
+  await driver.adopt();
   return driver;
 }
 

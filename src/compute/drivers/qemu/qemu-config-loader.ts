@@ -7,11 +7,11 @@ import { BatonError } from '../../../core/errors.js';
 import { loadMonitorPolicy } from './monitor-policy.js';
 import type { GuestWorkload, QemuDriverConfig } from './qemu-config.js';
 
-type Kind = 'string' | 'number' | 'object' | 'string[]';
+type Kind = 'string' | 'number' | 'object' | 'string[]' | 'boolean';
 const FIELDS: Record<string, Kind> = {
   host: 'string', stateDir: 'string', guestKernel: 'string', binary: 'string', accel: 'string', machine: 'string',
   cpuModel: 'string', cpuFeatures: 'string[]', migrationAddress: 'string', images: 'object', resources: 'object',
-  policy: 'object', startTimeoutMs: 'number', finishTimeoutMs: 'number',
+  policy: 'object', startTimeoutMs: 'number', finishTimeoutMs: 'number', keepGuestsOnClose: 'boolean',
 };
 
 function bad(message: string, field: string): BatonError {
@@ -23,7 +23,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function checkKind(key: string, value: unknown, kind: Kind): void {
-  const ok = kind === 'string[]' ? Array.isArray(value) && value.every((x) => typeof x === 'string')
+  const ok = kind === 'boolean' ? typeof value === 'boolean'
+    : kind === 'string[]' ? Array.isArray(value) && value.every((x) => typeof x === 'string')
     : kind === 'object' ? isObject(value)
       : kind === 'number' ? typeof value === 'number' && Number.isFinite(value) && value > 0
         : typeof value === 'string' && value.length > 0;

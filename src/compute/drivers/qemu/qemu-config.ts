@@ -51,6 +51,11 @@ export interface QemuDriverConfig {
   readonly startTimeoutMs?: number;
   /** Time for the destination to finish loading after the source completed (default 30 s). */
   readonly finishTimeoutMs?: number;
+  /**
+   * close() leaves the guests running and a new driver on the same state dir adopts them (a compute agent
+   * restart). Default false: close() stops every guest (the embedded demo, tests).
+   */
+  readonly keepGuestsOnClose?: boolean;
 }
 
 export interface ResolvedQemuConfig {
@@ -69,6 +74,7 @@ export interface ResolvedQemuConfig {
   readonly clock: Clock;
   readonly startTimeoutMs: number;
   readonly finishTimeoutMs: number;
+  readonly keepGuestsOnClose: boolean;
 }
 
 export const SYSTEM_CLOCK: Clock = {
@@ -129,5 +135,6 @@ export function resolveQemuConfig(cfg: QemuDriverConfig): ResolvedQemuConfig {
     clock: cfg.clock ?? SYSTEM_CLOCK,
     startTimeoutMs: cfg.startTimeoutMs ?? 10_000,
     finishTimeoutMs: cfg.finishTimeoutMs ?? 30_000,
+    keepGuestsOnClose: cfg.keepGuestsOnClose ?? false,
   };
 }

@@ -4,7 +4,8 @@
  * guest this host does not have succeed, since there is nothing left to remove; every other call on an
  * unknown guest fails with InstanceNotFound.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BatonError } from '../../../core/errors.js';
 import type { Progress } from '../../../core/migration-state.js';
 import type {
@@ -183,8 +184,32 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
-  /** Stops every QEMU this driver started and removes their files. */
+  /**
+   * Takes over the guests a previous agent left running in the state dir (keepGuestsOnClose); removes the
+   * files of guests whose QEMU is gone. Returns the uuids adopted.
+   */
+  async adopt(): Promise<string[]> {
+    const dirs = await readdir(join(this.config.stateDir, 'instances')).catch(() => [] as string[]);
+    const adopted: string[] = [];
+    for (const uuid of dirs) {
+      if (this.#guests.has(uuid)) continue;
+      try {
+        this.#guests.set(uuid, await QemuInstance.adopt(this.config, uuid));
+        adopted.push(uuid);
+      } catch {
+        await this.#removeFiles(uuid).catch(() => undefined);
+      }
+    }
+    return adopted;
+  }
+
+  /** Stops every QEMU this driver runs and removes their files, or with keepGuestsOnClose leaves them running. */
   async close(): Promise<void> {
+    if (this.config.keepGuestsOnClose) {
+      for (const inst of this.#guests.values()) inst.proc.detach();
+      this.#guests.clear();
+      return;
+    }
     await Promise.all([...this.#guests.keys()].map((uuid) => this.#remove(uuid)));
   }
 

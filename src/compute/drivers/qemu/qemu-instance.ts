@@ -2,7 +2,7 @@
  * One guest on this host: its QEMU process, its files under <stateDir>/instances/<uuid>/, and the run
  * state QEMU reports. Paths are derived from the validated uuid only, so they cannot leave the state dir.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { GuestSpec, IncomingInfo, MigrateResult } from '../../driver-port.js';
 import { buildQemuArgs, checkUuid } from './qemu-args.js';
@@ -19,12 +19,15 @@ export interface InstancePaths {
   readonly qmpSocket: string;
   readonly serialLog: string;
   readonly pidFile: string;
+  readonly stderrLog: string;
+  readonly record: string;
 }
 
 export function instancePaths(stateDir: string, uuid: string): InstancePaths {
   const dir = join(stateDir, 'instances', checkUuid(uuid));
   if (!dir.startsWith(stateDir + sep)) throw new Error(`instance dir escapes the state dir: ${dir}`);
-  return { dir, qmpSocket: join(dir, 'qmp.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid') };
+  return { dir, qmpSocket: join(dir, 'qmp.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'),
+    stderrLog: join(dir, 'stderr.log'), record: join(dir, 'instance.json') };
 }
 
 /** The guest's multiboot command line: d=<region pages> p=<pages per tick> t=<ticks per line> h=<Hz>. */
@@ -77,19 +80,34 @@ export class QemuInstance {
     }
     await rm(paths.dir, { recursive: true, force: true });
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-    await writeFile(join(paths.dir, 'instance.json'), JSON.stringify({ spec, machine, incoming }, null, 2));
+    await writeFile(paths.record, JSON.stringify({ spec, machine, incoming }, null, 2));
     const args = buildQemuArgs({
       uuid: spec.uuid, name: safeName(spec), vcpus: spec.vcpus, memoryMb: spec.memoryMb, machine,
       cpuModel: cfg.cpuModel, accel: cfg.accel, kernel: cfg.guestKernel, append: guestCommandLine(workload),
       qmpSocket: paths.qmpSocket, serialLog: paths.serialLog, pidFile: paths.pidFile, incoming,
     });
     try {
-      const proc = await QemuProcess.start({ binary: cfg.binary, args, qmpSocket: paths.qmpSocket, startTimeoutMs: cfg.startTimeoutMs });
+      const proc = await QemuProcess.start({ binary: cfg.binary, args, qmpSocket: paths.qmpSocket, startTimeoutMs: cfg.startTimeoutMs,
+        stderrPath: paths.stderrLog });
       return new QemuInstance(spec, paths, proc, null);
     } catch (err) {
       await rm(paths.dir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Takes over a guest a previous agent left running: its record, its pid (checked to be this guest's QEMU,
+   * not a reused pid) and its QMP socket. Throws when there is no live QEMU for it.
+   */
+  static async adopt(cfg: ResolvedQemuConfig, uuid: string): Promise<QemuInstance> {
+    const paths = instancePaths(cfg.stateDir, uuid);
+    const { spec } = JSON.parse(await readFile(paths.record, 'utf8')) as { spec: GuestSpec };
+    const pid = Number((await readFile(paths.pidFile, 'utf8')).trim());
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!Number.isInteger(pid) || !cmdline.split('\0').includes(uuid)) throw new Error(`no QEMU of ${uuid} runs (pid ${pid})`);
+    const proc = await QemuProcess.attach(pid, paths.qmpSocket, paths.stderrLog, cfg.startTimeoutMs);
+    return new QemuInstance(spec, paths, proc, null);
   }
 
   /** QEMU's run state (query-status), or 'gone' when the process has exited. */
