@@ -10,6 +10,7 @@
  * `completed`, through both checks, pre_live_migration, live_migration and both post steps.
  */
 import { spawn } from 'node:child_process';
+import { percentile } from './stats.js';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,8 +116,7 @@ async function conductorRuns(n: number): Promise<number[]> {
 }
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return percentile([...xs].sort((a, b) => a - b), 50);
 }
 
 async function main(): Promise<void> {

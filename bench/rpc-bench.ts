@@ -4,6 +4,7 @@
  * as the floor. Run: node --import tsx bench/rpc-bench.ts   (or call runRpcBench() from bench/run.ts)
  */
 import { pathToFileURL } from 'node:url';
+import { percentile } from './stats.js';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { createAmqpTransport } from '../src/rpc/transports/amqp/amqp-transport.js';
@@ -167,7 +168,7 @@ async function throughput(call: CallFn, seconds: number, inFlight: number): Prom
 }
 
 function pct(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return percentile(sorted, q * 100);
 }
 
 export function formatReport(r: Report): string {

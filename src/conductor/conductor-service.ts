@@ -3,7 +3,6 @@
  * every migration workflow through the engine, fires deadlines, and on start resumes every migration
  * in flight from the store. Several conductors can run at once; any of them can take any event.
  */
-import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { BatonError } from '../core/errors.js';
 import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
@@ -15,6 +14,7 @@ import {
 import { RpcClient } from '../rpc/rpc-client.js';
 import { method, serveRpc } from '../rpc/rpc-server.js';
 import { CONDUCTOR_TOPIC, type Subscription, type Transport } from '../rpc/transport.js';
+import { nameUuid } from '../runtime/name-uuid.js';
 import type { Store } from '../store/store.js';
 import type { ConductorConfig } from './conductor-config.js';
 import { buildInstance, deleteInstance, type BuilderDeps } from './instance-builder.js';
@@ -124,7 +124,7 @@ export class Conductor {
         handle: (a) => apply(a.migrationId, { type: 'progress', attempt: a.attempt, progress: a.progress }) }),
       [ConductorMethod.SERVICE_REPORT]: method({ kind: 'cast', since: '1.0', args: ServiceReportArgs, handle: async (a) => {
         this.#versions.set(a.host, a.rpcVersion);
-        await this.#d.store.repo.upsertService({ host: a.host, hypervisorId: hypervisorUuid(a.host), ...a.resources, ratios: a.ratios,
+        await this.#d.store.repo.upsertService({ host: a.host, hypervisorId: nameUuid('hypervisor', a.host), ...a.resources, ratios: a.ratios,
           rpcVersion: a.rpcVersion, lastHeartbeat: this.#d.clock.now(), disabled: false, disabledReason: null, hostIp: a.hostIp,
           startedAt: a.startedAt });
         return null;
@@ -136,10 +136,4 @@ export class Conductor {
         handle: (a) => deleteInstance(this.#builder, a.instanceUuid) }),
     };
   }
-}
-
-/** A stable UUID per host name, for the hypervisor ids Nova exposes from microversion 2.53. */
-export function hypervisorUuid(host: string): string {
-  const h = createHash('sha1').update(`baton-hypervisor:${host}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }

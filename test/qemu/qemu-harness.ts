@@ -2,11 +2,11 @@
  * Shared set-up for the qemu driver tests: builds the guest, creates two "hosts" (two drivers with their
  * own state dirs, migrating over loopback), reads the guest's serial counter and counts QEMU processes.
  */
+import { waitFor as pollUntil } from '../../src/services/cluster-ops.js';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { GuestSpec } from '../../src/compute/driver-port.js';
 import type { MonitorPolicy } from '../../src/compute/drivers/qemu/monitor-policy.js';
 import type { GuestWorkload } from '../../src/compute/drivers/qemu/qemu-config.js';
@@ -99,11 +99,7 @@ export function lastCounter(path: string): number {
 }
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
+  await pollUntil(what, async () => (await cond()) || undefined, timeoutMs, 25);
 }
 
 /** Waits until the guest's counter has advanced by `n` lines from now. */

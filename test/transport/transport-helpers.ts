@@ -1,5 +1,6 @@
 /** Small helpers shared by the transport tests. */
 import type { Envelope, MessageKind } from '../../src/rpc/transport.js';
+import { waitFor as pollUntil } from '../../src/services/cluster-ops.js';
 
 let seq = 0;
 
@@ -7,17 +8,11 @@ export function envelope(method: string, args: Record<string, unknown> = {}, kin
   return { v: '1.0', id: `t-${++seq}`, method, kind, from: { role: 'conductor', host: 'test-conductor' }, args };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** Polls until `cond` holds; fails with `what` after `ms`. */
 export async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
+  await pollUntil(what, async () => cond() || undefined, ms);
 }
 
 /** A promise with its resolver, for handlers that wait on the test. */

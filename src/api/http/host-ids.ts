@@ -2,15 +2,10 @@
  * Ids Nova exposes for services and hypervisors: integers below 2.53, UUIDs from 2.53 on. The integer is
  * the host's position in name order; the service UUID is derived from the host name so it is stable.
  */
-import { createHash } from 'node:crypto';
 import type { ComputeHost } from '../../core/model.js';
+import { nameUuid } from '../../runtime/name-uuid.js';
 import type { Microversion } from './microversion.js';
 import { atLeast } from './microversion.js';
-
-export function nameUuid(kind: string, name: string): string {
-  const h = createHash('sha1').update(`baton:${kind}:${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 export function sortedHosts(hosts: readonly ComputeHost[]): ComputeHost[] {
   return [...hosts].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
@@ -35,6 +30,5 @@ export function findByHypervisorId(v: Microversion, hosts: readonly ComputeHost[
   return hosts.find((h) => String(hypervisorId(v, h, ints)) === id);
 }
 
-export function isUp(h: ComputeHost, now: number, serviceDownTimeMs: number): boolean {
-  return now - h.lastHeartbeat <= serviceDownTimeMs;
-}
+export { nameUuid };
+export { isServiceUp as isUp } from '../../core/prechecks.js';

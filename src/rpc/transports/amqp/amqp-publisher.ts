@@ -3,6 +3,7 @@
  * queue before its first message on each link, so a message sent before any server consumes the
  * topic waits in the queue instead of being dropped by the exchange.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ConfirmChannel, Options } from 'amqplib';
 import { BatonError } from '../../../core/errors.js';
 import { errText } from './amqp-log.js';
@@ -57,5 +58,5 @@ export function unconfirmedError(kind: string, method: string, topic: string, er
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  return delay(Math.max(0, ms));
 }

@@ -3,18 +3,9 @@
  * heartbeat to the query string (amqplib reads it from there).
  */
 import { BatonError } from '../../../core/errors.js';
+import { maskUrl } from '../../../config/url-mask.js';
 
-/** The URL with its password replaced by "***", safe for logs and error messages. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    // Unparsable: mask anything that looks like user:password@ all the same.
-    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-  }
-}
+export { maskUrl };
 
 /** Validates the URL and sets `heartbeat` unless the URL already chose one. */
 export function brokerUrl(url: string, heartbeatSec: number): string {
