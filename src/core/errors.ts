@@ -18,6 +18,12 @@ export const ErrorCode = {
   InvalidMigrationState: 'InvalidMigrationState',
   MigrationError: 'MigrationError',
   MigrationCancelled: 'MigrationCancelled',
+  /**
+   * The hypervisor shows that the guest's state moved to the destination (QEMU's migration completed, or
+   * the incoming guest runs): a rollback on either side refuses, and the conductor treats it as proof of
+   * switch-over instead of a failure. Fields: host, uuid, evidence.
+   */
+  MigrationSwitchedOver: 'MigrationSwitchedOver',
   FlavorNotFound: 'FlavorNotFound',
   MessagingTimeout: 'MessagingTimeout',
   UnsupportedVersion: 'UnsupportedVersion',
@@ -43,6 +49,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   InvalidMigrationState: 400,
   MigrationError: 500,
   MigrationCancelled: 400,
+  MigrationSwitchedOver: 409,
   FlavorNotFound: 400,
   MessagingTimeout: 504,
   UnsupportedVersion: 400,
@@ -55,7 +62,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
 const NON_RETRYABLE = new Set<ErrorCode>([
   'InstanceInvalidState', 'InstanceNotFound', 'ComputeHostNotFound', 'UnableToMigrateToSelf',
   'InvalidHypervisorType', 'DestinationHypervisorTooOld', 'InvalidCPUInfo', 'MigrationPreCheckError',
-  'NoValidHost', 'MaxRetriesExceeded', 'InvalidRequest', 'UnsupportedVersion', 'FlavorNotFound',
+  'NoValidHost', 'MaxRetriesExceeded', 'MigrationSwitchedOver', 'InvalidRequest', 'UnsupportedVersion', 'FlavorNotFound',
 ]);
 
 export interface ErrorBody {

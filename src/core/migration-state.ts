@@ -88,7 +88,12 @@ export type WorkflowEvent =
   | { readonly type: 'tick' }
   | { readonly type: 'recover' }
   | { readonly type: 'abort' }
-  | { readonly type: 'force-complete' };
+  | { readonly type: 'force-complete' }
+  /**
+   * A hypervisor fact proves the guest now runs on `host` (the destination): its incoming guest runs, or the
+   * source's migration completed. The workflow flips the record and goes to the post steps; it never rolls back.
+   */
+  | { readonly type: 'switched-over'; readonly host: string; readonly evidence: string };
 
 export type WorkflowCommand =
   /** Pick and claim a destination inside this transaction; answers with `scheduled` or `schedule-failed`. */

@@ -65,6 +65,8 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
       return onAbort(o, ctx);
     case 'force-complete':
       return onForceComplete(o, ctx);
+    case 'switched-over':
+      return o; // handled in the workflow helper's change
   }
 }
 

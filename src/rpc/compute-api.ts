@@ -11,6 +11,8 @@ export const ComputeMethod = {
   SPAWN: 'spawn_instance',
   DESTROY: 'destroy_instance',
   LIST_GUESTS: 'list_guests',
+  /** Cast by the conductor once a migration is terminal: the compute may prune its journal entries for it. */
+  FORGET_MIGRATION: 'forget_migration',
 } as const;
 
 export const StepStatusArgs = Type.Object({

@@ -13,6 +13,8 @@ export const ConductorMethod = {
   SERVICE_REPORT: 'service_report',
   BUILD_INSTANCE: 'build_instance',
   DELETE_INSTANCE: 'delete_instance',
+  /** Call from the API: run a reconcile/audit pass now and return its report. */
+  RUN_AUDIT: 'run_audit',
 } as const;
 
 export const MigrationIdArgs = Type.Object({ migrationId: Type.Integer({ minimum: 1 }) });
