@@ -60,7 +60,7 @@ async function rawRun(machine: string): Promise<Sample> {
     mkdirSync(dir);
     const args = buildQemuArgs({
       uuid, name: 'raw', vcpus: 1, memoryMb, machine, cpuModel: 'qemu64', accel: 'tcg', kernel: GUEST_KERNEL,
-      append: guestCommandLine(IMAGES[image]!), qmpSocket: join(dir, 'qmp.sock'), serialLog: join(dir, 'serial.log'),
+      append: guestCommandLine(IMAGES[image]!), qmpSocket: join(dir, 'qmp.sock'), observeSocket: join(dir, 'observe.sock'), serialLog: join(dir, 'serial.log'),
       pidFile: join(dir, 'qemu.pid'), incoming,
     });
     return QemuProcess.start({ binary: 'qemu-system-x86_64', args, qmpSocket: join(dir, 'qmp.sock'), startTimeoutMs: 10_000 });

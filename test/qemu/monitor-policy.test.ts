@@ -44,7 +44,7 @@ test('the loader rejects unknown options, wrong types and out-of-range values', 
 const ARGS: QemuArgsInput = {
   uuid: '6f1c2a52-1f0e-4c8e-9a51-3f4f5d8d9e10', name: 'vm', vcpus: 1, memoryMb: 64, machine: 'pc-i440fx-7.2',
   cpuModel: 'qemu64', accel: 'tcg', kernel: '/opt/baton/guest.bin', append: 'd=0 p=0 t=10 h=100',
-  qmpSocket: '/var/lib/baton/i/qmp.sock', serialLog: '/var/lib/baton/i/serial.log', pidFile: '/var/lib/baton/i/qemu.pid', incoming: true,
+  qmpSocket: '/var/lib/baton/i/qmp.sock', observeSocket: '/var/lib/baton/i/observe.sock', serialLog: '/var/lib/baton/i/serial.log', pidFile: '/var/lib/baton/i/qemu.pid', incoming: true,
 };
 
 test('QEMU arguments come from validated fields only', () => {

@@ -26,6 +26,8 @@ export interface QemuArgsInput {
   /** Multiboot command line for the test guest ("d=.. p=.. t=.. h=.."). */
   readonly append: string;
   readonly qmpSocket: string;
+  /** The observers' QMP monitor (read-only by convention): state queries that never contend with the agent. */
+  readonly observeSocket: string;
   readonly serialLog: string;
   readonly pidFile: string;
   /** Destination only: start paused with `-incoming defer`, waiting for migrate-incoming. */
@@ -68,7 +70,7 @@ export function buildQemuArgs(a: QemuArgsInput): string[] {
   checkInt('memoryMb', a.memoryMb, 16, 1_048_576);
   checkMachine(a.machine);
   checkCpuModel(a.cpuModel);
-  for (const [field, p] of [['kernel', a.kernel], ['qmpSocket', a.qmpSocket], ['serialLog', a.serialLog], ['pidFile', a.pidFile]] as const) {
+  for (const [field, p] of [['kernel', a.kernel], ['qmpSocket', a.qmpSocket], ['observeSocket', a.observeSocket], ['serialLog', a.serialLog], ['pidFile', a.pidFile]] as const) {
     checkSafePath(field, p);
   }
   if (!/^[a-z0-9= ]{0,200}$/.test(a.append)) throw invalid('append', a.append);
@@ -85,6 +87,7 @@ export function buildQemuArgs(a: QemuArgsInput): string[] {
     '-monitor', 'none',
     '-serial', `file:${a.serialLog}`,
     '-qmp', `unix:${a.qmpSocket},server=on,wait=off`,
+    '-qmp', `unix:${a.observeSocket},server=on,wait=off`,
     '-pidfile', a.pidFile,
     '-kernel', a.kernel,
     '-append', a.append,

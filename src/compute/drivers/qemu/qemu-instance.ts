@@ -17,6 +17,8 @@ const COUNTER_LINES_PER_S = 10;
 export interface InstancePaths {
   readonly dir: string;
   readonly qmpSocket: string;
+  /** A second QMP monitor for observers (operators' tools, tests): reading state there never takes the agent's monitor. */
+  readonly observeSocket: string;
   readonly serialLog: string;
   readonly pidFile: string;
   readonly stderrLog: string;
@@ -26,7 +28,7 @@ export interface InstancePaths {
 export function instancePaths(stateDir: string, uuid: string): InstancePaths {
   const dir = join(stateDir, 'instances', checkUuid(uuid));
   if (!dir.startsWith(stateDir + sep)) throw new Error(`instance dir escapes the state dir: ${dir}`);
-  return { dir, qmpSocket: join(dir, 'qmp.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'),
+  return { dir, qmpSocket: join(dir, 'qmp.sock'), observeSocket: join(dir, 'observe.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'),
     stderrLog: join(dir, 'stderr.log'), record: join(dir, 'instance.json') };
 }
 
@@ -84,7 +86,7 @@ export class QemuInstance {
     const args = buildQemuArgs({
       uuid: spec.uuid, name: safeName(spec), vcpus: spec.vcpus, memoryMb: spec.memoryMb, machine,
       cpuModel: cfg.cpuModel, accel: cfg.accel, kernel: cfg.guestKernel, append: guestCommandLine(workload),
-      qmpSocket: paths.qmpSocket, serialLog: paths.serialLog, pidFile: paths.pidFile, incoming,
+      qmpSocket: paths.qmpSocket, observeSocket: paths.observeSocket, serialLog: paths.serialLog, pidFile: paths.pidFile, incoming,
     });
     try {
       const proc = await QemuProcess.start({ binary: cfg.binary, args, qmpSocket: paths.qmpSocket, startTimeoutMs: cfg.startTimeoutMs,
