@@ -1,0 +1,121 @@
+/**
+ * Issue 8's fault acceptance on real QEMU: a compute agent SIGKILLed mid-migration, then started again,
+ * with a conductor and two `baton compute --driver qemu` hosts as OS processes on RabbitMQ + PostgreSQL.
+ * QEMU outlives its agent (it runs detached), so the copy goes on without it; the restarted agent must
+ * learn from its journal and from QEMU what became of the step, never resume a source whose state moved,
+ * never destroy the only running copy. An observer watches both QEMUs through their observer monitors the
+ * whole time: at most one ever runs the guest, and the guest's counter never advances on two hosts.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { requestLiveMigration } from '../../src/api/live-migration-request.js';
+import { requestCreateServer } from '../../src/api/server-request.js';
+import { Step } from '../../src/core/migration-steps.js';
+import { isTerminal } from '../../src/core/migration-status.js';
+import type { Instance } from '../../src/core/model.js';
+import { waitFor } from '../../src/services/cluster-ops.js';
+import type { MigrationRow } from '../../src/store/store.js';
+import { E2E_IMAGES, TINY } from '../qemu-e2e/qemu-cluster.js';
+import { buildGuest, counterAdvances, FAST_POLICY, GUEST_KERNEL } from '../qemu/qemu-harness.js';
+import { GuestObserver } from '../qemu/qemu-observer.js';
+import { gate, AMQP_URL, PG_URL, requireService } from '../store/service-gate.js';
+import { Deployment } from './deployment.js';
+import type { BatonProcess } from './process-harness.js';
+
+const pgGate = await gate('PostgreSQL', PG_URL, 5432);
+const amqpGate = await gate('RabbitMQ', AMQP_URL, 5672);
+const HOSTS = ['qa', 'qb'] as const;
+
+/** The steady guest rewrites 16 MiB at 8 MiB/s; at 10 MiB/s each pass is 4/5 of the last, so the copy takes seconds. */
+const QEMU_OPTIONS = {
+  guestKernel: GUEST_KERNEL, accel: 'tcg', images: E2E_IMAGES, resources: { memoryMb: 1024, vcpus: 2, diskGb: 10 },
+  policy: { ...FAST_POLICY, maxBandwidthMibps: 10 },
+};
+
+describe('qemu: a compute agent SIGKILLed mid-migration', { skip: pgGate.skip || amqpGate.skip, timeout: 400_000 }, () => {
+  const dep = new Deployment({
+    conductor: { workflow: { migrateStallMs: 4000, queryTimeoutMs: 1500, retryBackoffMs: 300, postTimeoutMs: 3000,
+      rollbackTimeoutMs: 3000, maxAttempts: 8 } },
+    compute: { reportIntervalMs: 500 },
+  });
+  const agents = new Map<string, BatonProcess>();
+  const stateDir = (h: string) => join(dep.dir, h, 'qemu');
+
+  before(async () => {
+    requireService(pgGate);
+    requireService(amqpGate);
+    buildGuest();
+    await dep.open();
+    await dep.store.repo.upsertFlavor(TINY);
+    await dep.startConductor('c1');
+    for (const h of HOSTS) agents.set(h, await dep.startCompute(h, { driver: 'qemu', qemu: QEMU_OPTIONS }));
+    await dep.waitForHosts(HOSTS);
+  });
+
+  after(async () => dep.stop());
+
+  async function boot(name: string, host: string): Promise<Instance> {
+    const created = await requestCreateServer(dep.requests, { name, flavorRef: TINY.id, imageRef: 'steady', host, projectId: 'p', userId: 'u' });
+    const inst = await waitFor(`${name} to become active`, async () => {
+      const i = await dep.store.repo.getInstance(created.uuid);
+      if (i?.vmState === 'error') throw new Error(`${name} failed to build:\n${dep.tails()}`);
+      return i?.vmState === 'active' ? i : undefined;
+    }, 30_000, 50);
+    await counterAdvances(join(stateDir(host), 'instances', inst.uuid, 'serial.log'), 20, 20_000);
+    return inst;
+  }
+
+  async function stepReached(id: number, step: string, status: string): Promise<void> {
+    await waitFor(`${step} ${status} in migration ${id}`, async () =>
+      (await dep.store.repo.listSteps(id)).some((s) => s.step === step && (s.status === status || s.status === 'done')), 60_000, 10);
+  }
+
+  async function restart(host: string): Promise<void> {
+    await agents.get(host)!.crash();
+    await new Promise((r) => setTimeout(r, 1000));
+    agents.set(host, await dep.startCompute(host, { driver: 'qemu', qemu: QEMU_OPTIONS }));
+  }
+
+  /** The assertions of the issue, whatever path the migration took. */
+  async function checkOutcome(vm: Instance, m: MigrationRow, observer: GuestObserver): Promise<void> {
+    await observer.stop();
+    const inst = (await dep.store.repo.getInstance(vm.uuid))!;
+    const steps = await dep.store.repo.listSteps(m.id);
+    const why = `migration ${m.id} ${m.status}: ${m.error ?? ''}\n${JSON.stringify(steps)}\n${dep.tails()}`;
+    assert.ok(m.status === 'completed' || (m.status === 'failed' && inst.host === 'qa'), why);
+    const peak = observer.maxRunning();
+    assert.ok(peak.count <= 1, `two QEMUs ran the guest at once: ${JSON.stringify(peak.sample)}`);
+    assert.ok(observer.samples.length > 20, `the observer sampled (${observer.samples.length})`);
+    const final = await observer.states();
+    const running = Object.entries(final).filter(([, s]) => s === 'running').map(([h]) => h);
+    assert.deepEqual(running, [inst.host], `exactly one running QEMU, on the recorded host: ${JSON.stringify(final)}`);
+    await counterAdvances(join(stateDir(inst.host!), 'instances', vm.uuid, 'serial.log'), 3, 20_000);
+    assert.equal(observer.counterOverlap(), null);
+    const audit = await dep.audit<{ anomalies: unknown[] }>();
+    assert.deepEqual(audit.anomalies, [], 'the audit finds nothing');
+  }
+
+  async function migrateWithKill(name: string, killAt: { step: string; status: string }, victim: string): Promise<void> {
+    const vm = await boot(name, 'qa');
+    const observer = new GuestObserver(vm.uuid, Object.fromEntries(HOSTS.map((h) => [h, stateDir(h)])));
+    observer.start();
+    const req = await requestLiveMigration(dep.requests, { instanceUuid: vm.uuid, host: 'qb', blockMigration: 'auto', projectId: 'p', userId: 'u' });
+    await stepReached(req.id, killAt.step, killAt.status);
+    await restart(victim);
+    const m = await waitFor(`migration ${req.id} to end`, async () => {
+      const r = await dep.store.repo.getMigration(req.id);
+      return r && isTerminal(r.status) ? r : undefined;
+    }, 120_000, 50);
+    console.log(`# ${name}: ${m.status} in ${m.updatedAt - m.createdAt} ms, ${observer.samples.length} samples`);
+    await checkOutcome(vm, m, observer);
+  }
+
+  it('the source agent, right after live_migration is acked: one running copy throughout, on the recorded host', { timeout: 180_000 }, async () => {
+    await migrateWithKill('src-kill', { step: Step.MIGRATE, status: 'acked' }, 'qa');
+  });
+
+  it('the destination agent, right after pre_live_migration: one running copy throughout, on the recorded host', { timeout: 180_000 }, async () => {
+    await migrateWithKill('dst-kill', { step: Step.PRE, status: 'done' }, 'qb');
+  });
+});
