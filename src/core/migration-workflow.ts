@@ -74,7 +74,8 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
 /*
  * Late and repeated outcomes are judged against facts, never dropped for their age alone:
  * - `done` of live_migration, from any attempt and even after the conductor gave up and began a rollback, is the
- *   source's hypervisor saying the copy completed and the destination runs the guest: proof of switch-over.
+ *   source's hypervisor saying the copy completed and the destination runs the guest: proof of switch-over
+ *   (unless a rollback step already succeeded, which is the opposite fact; see canProveSwitchOver).
  * - `done` of an older attempt of another step counts for the live attempt where every attempt goes to the same
  *   host and the compute joins a repeated request to the work already under way. check_can_live_migrate_destination
  *   is the exception: its attempts follow the scheduler from host to host, so only the live attempt's answer counts.

@@ -107,7 +107,7 @@ test('a copy that outran an abort completes: a late done wins over the cancellin
   assert.equal(end.s.status, 'completed');
 });
 
-test('proof is checked against the facts it needs: the right host, a copy that was started, a migration not yet terminal', () => {
+test('proof is checked against the facts: the right host, a copy that was started, no rollback that succeeded, not yet terminal', () => {
   const wrongHost = run(running(cfg).s, [proof('elsewhere')], NOW, cfg);
   assert.deepEqual(wrongHost.commands, []);
   const preparing = run(fresh(), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, done(Step.CHECK_DEST),
@@ -116,6 +116,12 @@ test('proof is checked against the facts it needs: the right host, a copy that w
   assert.ok(!preparing.commands.some((c) => c.type === 'instance' && c.host !== undefined));
   const preRollback = run(preparing.s, [proof(), switchedOverError(Step.ROLLBACK_DEST)], NOW, cfg);
   assert.ok(!preRollback.commands.some((c) => c.type === 'instance' && c.host !== undefined), 'no live_migration was ever sent');
+  for (const rolledBack of [Step.ROLLBACK_SOURCE, Step.ROLLBACK_DEST]) {
+    const half = run(givenUp().s, [done(rolledBack)], NOW, cfg);
+    const stale = run(half.s, [proof(), done(Step.MIGRATE)], NOW, cfg);
+    assert.equal(stale.s.phase, 'rollback', `${rolledBack} succeeded: the proof is stale`);
+    assert.ok(!stale.commands.some((c) => c.type === 'instance' || (c.type === 'send' && c.step.startsWith('post'))));
+  }
   const ended = run(givenUp().s, [done(Step.ROLLBACK_SOURCE), done(Step.ROLLBACK_DEST)], NOW, cfg);
   assert.equal(ended.s.status, 'failed');
   assert.deepEqual(run(ended.s, [proof(), done(Step.MIGRATE)], NOW, cfg).commands, [], 'terminal: the reconciler repairs the record');

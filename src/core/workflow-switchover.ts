@@ -15,10 +15,13 @@ import { isResolved, markDone, markFailed, out, putStep, type Out } from './work
  * Proof counts while the copy's outcome is still open to it: during the copy (not yet in post-copy, whose
  * destination runs the guest before the copy ends, so its running guest proves nothing) and during a rollback
  * that the copy may have outrun. Before live_migration was sent no guest can run on the destination; after the
- * migration is terminal the reconciler repairs the record instead.
+ * migration is terminal the reconciler repairs the record instead. A rollback step that succeeded is a fact the
+ * other way (the destination's guest is gone, or the source's guest was resumed because its copy had not
+ * completed), so proof arriving after it is stale and going forward would clean up the only running copy.
  */
 export function canProveSwitchOver(s: WorkflowState): boolean {
   if (s.dest === null || s.steps[Step.MIGRATE] === undefined) return false;
+  if (s.steps[Step.ROLLBACK_SOURCE]?.status === 'done' || s.steps[Step.ROLLBACK_DEST]?.status === 'done') return false;
   return (s.phase === 'migrating' && !s.switchedOver) || s.phase === 'rollback';
 }
 
@@ -37,7 +40,7 @@ export function proveSwitchOver(o: Out, evidence: string, ctx: WorkflowContext):
 
 /**
  * A rollback step that has not finished stops: an attempt in flight is journaled failed, so its late outcome is
- * ignored, and a retry that was waiting is dropped. A rollback that already finished stays as it is.
+ * ignored, and a retry that was waiting is dropped. One whose attempts ran out stays as it is.
  */
 function supersede(o: Out, step: Step, why: string): Out {
   const st = o.state.steps[step];
