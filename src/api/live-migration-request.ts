@@ -63,8 +63,10 @@ export async function requestMigrationAction(d: RequestDeps, instanceUuid: strin
   if (!m || m.instanceUuid !== instanceUuid) {
     throw new BatonError('MigrationNotFound', `Migration ${migrationId} for instance ${instanceUuid} could not be found.`);
   }
+  // Nova's rule: abort only before the guest has switched over. post-migrating, running (post-copy) and the terminal
+  // statuses are refused, and so is any migration whose workflow already flipped the record.
   const allowed = action === 'abort' ? ['queued', 'preparing', 'running', 'accepted'] : ['running'];
-  if (!allowed.includes(m.status)) {
+  if (!allowed.includes(m.status) || (action === 'abort' && m.state.switchedOver)) {
     throw new BatonError('InvalidMigrationState', `Migration ${migrationId} state of instance ${instanceUuid} is ${m.status}. Cannot ${action === 'abort' ? 'abort' : 'force complete'} the migration in its current state.`);
   }
   const methodName = action === 'abort' ? ConductorMethod.ABORT : ConductorMethod.FORCE_COMPLETE;

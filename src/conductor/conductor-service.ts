@@ -13,11 +13,12 @@ import {
 } from '../rpc/conductor-api.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 import { method, serveRpc } from '../rpc/rpc-server.js';
-import { CONDUCTOR_TOPIC, type Subscription, type Transport } from '../rpc/transport.js';
+import { ComputeMethod } from '../rpc/compute-api.js';
+import { CONDUCTOR_TOPIC, computeTopic, type Subscription, type Transport } from '../rpc/transport.js';
 import { nameUuid } from '../runtime/name-uuid.js';
 import type { Store } from '../store/store.js';
 import type { ConductorConfig } from './conductor-config.js';
-import { buildInstance, deleteInstance, type BuilderDeps } from './instance-builder.js';
+import { buildInstance, deleteInstance, rescanInstances, type BuilderDeps } from './instance-builder.js';
 import { StepDispatcher } from './step-dispatcher.js';
 import { WorkflowEngine } from './workflow-engine.js';
 
@@ -42,6 +43,8 @@ export class Conductor {
   #sub: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
+  /** When the last rescan of building and deleting instances began (clock time); null before the first. */
+  #lastRescan: number | null = null;
   /** Once stopped, answers to what this conductor sent are dropped: whoever takes over asks the computes again. */
   #stopped = false;
 
@@ -51,9 +54,23 @@ export class Conductor {
     this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#hostVersion(h),
       apply: async (id, e) => (this.#stopped ? undefined : this.engine.apply(id, e)), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
-      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, ...(d.onTerminal ? { onTerminal: d.onTerminal } : {}) });
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s) });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
-      callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log };
+      callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log, busy: new Set() };
+  }
+
+  /**
+   * After the commit that made a migration terminal: every compute that took part may prune what it journaled
+   * for it (best effort; a compute that misses the cast prunes by its own TTL).
+   */
+  #onTerminal(id: number, s: WorkflowState): void {
+    const hosts = new Set([s.source.host, ...(s.dest ? [s.dest.host] : []), ...s.excluded]);
+    for (const host of hosts) {
+      void this.#dispatcher.versionFor(host)
+        .then((version) => this.#rpc.cast(computeTopic(host), ComputeMethod.FORGET_MIGRATION, { migrationId: id }, { version }))
+        .catch((e: unknown) => this.#d.log(`migration ${id}: forget_migration to ${host} failed: ${String(e)}`));
+    }
+    this.#d.onTerminal?.(id, s);
   }
 
   /** Versions come with heartbeats; another conductor may have consumed this host's, so fall back to the store. */
@@ -71,6 +88,7 @@ export class Conductor {
       onBadMessage: (problem) => this.#d.log(`rejected RPC message: ${problem}`),
       onCastError: (m, err) => this.#d.log(`handling ${m} failed: ${err}`) });
     await this.recover();
+    void this.#rescanIfDue();
     this.#timer = setInterval(() => void this.tick(), this.#d.config.tickMs);
     this.#timer.unref();
   }
@@ -91,6 +109,7 @@ export class Conductor {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
+      void this.#rescanIfDue();
       const due = await this.#d.store.repo.dueMigrations(this.#d.clock.now(), 200);
       await Promise.all(due.map((id) => this.#applyLogged(id, { type: 'tick' })));
     } catch (e) {
@@ -98,6 +117,24 @@ export class Conductor {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /**
+   * Finishes builds and deletes left half done (see rescanInstances): on start, then once per startGraceMs.
+   * Resolves when the retries it started have finished.
+   */
+  async rescanInstances(): Promise<void> {
+    this.#lastRescan = this.#d.clock.now();
+    try {
+      await rescanInstances(this.#builder, this.#d.config.startGraceMs);
+    } catch (e) {
+      this.#d.log(`instance rescan failed: ${String(e)}`);
+    }
+  }
+
+  async #rescanIfDue(): Promise<void> {
+    if (this.#stopped || (this.#lastRescan !== null && this.#d.clock.now() - this.#lastRescan < this.#d.config.startGraceMs)) return;
+    await this.rescanInstances();
   }
 
   async #applyLogged(id: number, e: WorkflowEvent): Promise<void> {

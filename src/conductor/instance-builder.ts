@@ -1,7 +1,12 @@
-/** Places and boots new instances, and deletes them: the small non-migration duties of the conductor. */
+/**
+ * Places and boots new instances, and deletes them: the small non-migration duties of the conductor.
+ * Both are finished by a rescan when a message or a conductor was lost half-way: spawn and destroy are
+ * idempotent on the compute, so doing them again is safe.
+ */
 import { BatonError, toErrorBody } from '../core/errors.js';
-import { ZERO_USAGE } from '../core/model.js';
+import { ZERO_USAGE, type Flavor, type Instance } from '../core/model.js';
 import type { Clock } from '../core/ports.js';
+import { isServiceUp } from '../core/prechecks.js';
 import { selectBootHost } from '../core/scheduler.js';
 import { ComputeMethod } from '../rpc/compute-api.js';
 import type { RpcClient } from '../rpc/rpc-client.js';
@@ -16,11 +21,32 @@ export interface BuilderDeps {
   readonly callTimeoutMs: number;
   readonly versionFor: (host: string) => Promise<string>;
   readonly log: (msg: string) => void;
+  /** Instances this conductor is building or deleting right now: a rescan leaves them alone. */
+  readonly busy: Set<string>;
+}
+
+/** Runs `fn` for an instance unless this conductor is already working on it. */
+async function exclusive(d: BuilderDeps, uuid: string, fn: () => Promise<void>): Promise<void> {
+  if (d.busy.has(uuid)) return;
+  d.busy.add(uuid);
+  try {
+    await fn();
+  } finally {
+    d.busy.delete(uuid);
+  }
 }
 
 export async function buildInstance(d: BuilderDeps, uuid: string, requestedHost: string | null): Promise<void> {
-  const placed = await d.store.transaction(async (tx) => {
+  await exclusive(d, uuid, async () => {
+    const placed = await place(d, uuid, requestedHost);
+    if (placed) await spawnOn(d, placed.inst, placed.flavor, placed.host);
+  });
+}
+
+async function place(d: BuilderDeps, uuid: string, requestedHost: string | null) {
+  return d.store.transaction(async (tx) => {
     const inst = await tx.getInstance(uuid);
+    // Placed already: a redelivered request. If its spawn was lost, the rescan finishes it.
     if (!inst || inst.vmState !== 'building' || inst.host !== null) return null;
     const now = d.clock.now();
     const flavor = await tx.getFlavor(inst.flavorId);
@@ -37,8 +63,10 @@ export async function buildInstance(d: BuilderDeps, uuid: string, requestedHost:
       return null;
     }
   });
-  if (!placed) return;
-  const { inst, flavor, host } = placed;
+}
+
+async function spawnOn(d: BuilderDeps, inst: Instance, flavor: Flavor, host: string): Promise<void> {
+  const uuid = inst.uuid;
   try {
     await d.rpc.call(computeTopic(host), ComputeMethod.SPAWN, {
       guest: { uuid, name: inst.name, vcpus: flavor.vcpus, memoryMb: flavor.memoryMb, diskGb: flavor.diskGb, imageRef: inst.imageRef },
@@ -51,16 +79,58 @@ export async function buildInstance(d: BuilderDeps, uuid: string, requestedHost:
 }
 
 export async function deleteInstance(d: BuilderDeps, uuid: string): Promise<void> {
-  const inst = await d.store.repo.getInstance(uuid);
-  if (!inst) return;
-  if (inst.host !== null) {
-    try {
-      await d.rpc.call(computeTopic(inst.host), ComputeMethod.DESTROY, { uuid }, { version: await d.versionFor(inst.host), timeoutMs: d.callTimeoutMs });
-    } catch (e) {
-      d.log(`destroying ${uuid} on ${inst.host} failed: ${toErrorBody(e).message}`);
-      await d.store.repo.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: d.clock.now() });
-      return;
+  await exclusive(d, uuid, async () => {
+    const inst = await d.store.repo.getInstance(uuid);
+    if (!inst) return;
+    if (inst.host !== null) {
+      try {
+        await d.rpc.call(computeTopic(inst.host), ComputeMethod.DESTROY, { uuid }, { version: await d.versionFor(inst.host), timeoutMs: d.callTimeoutMs });
+      } catch (e) {
+        // The record stays in task_state deleting (its clock restarted), so the rescan tries again later.
+        d.log(`destroying ${uuid} on ${inst.host} failed: ${toErrorBody(e).message}; it will be retried`);
+        await d.store.repo.updateInstance(uuid, { taskState: 'deleting', updatedAt: d.clock.now() });
+        return;
+      }
+    }
+    await d.store.repo.deleteInstance(uuid);
+  });
+}
+
+/**
+ * Finishes what a lost message or a dead conductor left half done: an instance placed on a host whose spawn never
+ * completed is spawned again, one stuck in task_state deleting is deleted again. Only records untouched for longer
+ * than `graceMs` are taken (the original request is given that long), each at most once per `graceMs` (the retry
+ * restarts its clock), and never while their host's service is down (they resume once it reports again).
+ * Resolves when every retry it started has finished.
+ */
+export async function rescanInstances(d: BuilderDeps, graceMs: number): Promise<void> {
+  const now = d.clock.now();
+  const up = new Set((await d.store.repo.listServices()).filter((h) => isServiceUp(h, now, d.serviceDownTimeMs)).map((h) => h.host));
+  const work: Promise<void>[] = [];
+  for (const inst of await d.store.repo.listInstances()) {
+    if (now - inst.updatedAt <= graceMs || d.busy.has(inst.uuid) || (inst.host !== null && !up.has(inst.host))) continue;
+    if (inst.taskState === 'deleting') {
+      d.log(`instance ${inst.uuid} is still deleting after ${now - inst.updatedAt} ms; deleting it again`);
+      work.push(deleteInstance(d, inst.uuid));
+    } else if (inst.vmState === 'building' && inst.host !== null) {
+      d.log(`instance ${inst.uuid} was placed on ${inst.host} but never spawned; spawning it again`);
+      work.push(respawn(d, inst, inst.host));
     }
   }
-  await d.store.repo.deleteInstance(uuid);
+  await Promise.all(work);
+}
+
+async function respawn(d: BuilderDeps, inst: Instance, host: string): Promise<void> {
+  await exclusive(d, inst.uuid, async () => {
+    const cur = await d.store.repo.getInstance(inst.uuid);
+    if (cur?.vmState !== 'building' || cur.host !== host) return; // finished (or deleted) meanwhile
+    await d.store.repo.updateInstance(inst.uuid, { updatedAt: d.clock.now() });
+    const flavor = await d.store.repo.getFlavor(inst.flavorId);
+    if (!flavor) {
+      d.log(`cannot spawn ${inst.uuid}: flavor ${inst.flavorId} could not be found`);
+      await d.store.repo.updateInstance(inst.uuid, { vmState: 'error', taskState: null, updatedAt: d.clock.now() });
+      return;
+    }
+    await spawnOn(d, inst, flavor, host);
+  });
 }

@@ -1,33 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WorkflowCommand, WorkflowConfig, WorkflowEvent, WorkflowState } from './migration-state.js';
-import { newWorkflow, transition } from './migration-workflow.js';
 import { Step } from './migration-steps.js';
-import { ctx, desc, FLAVOR, NOW } from './testing/fixtures.js';
+import { desc, NOW } from './testing/fixtures.js';
+import { done, failed, fresh, run, running, sends } from './testing/workflow-run.js';
 import { nextWakeup } from './workflow-steps.js';
-
-/** Applies events in order, collecting every command. */
-function run(s: WorkflowState, events: WorkflowEvent[], now = NOW, cfg: Partial<WorkflowConfig> = {}) {
-  const commands: WorkflowCommand[] = [];
-  for (const e of events) {
-    const t = transition(s, e, ctx(now, cfg));
-    s = t.state;
-    commands.push(...t.commands);
-  }
-  return { s, commands };
-}
-
-const fresh = (requestedHost: string | null = null) => newWorkflow({ migrationId: 7, instance: { uuid: 'i', name: 'vm', flavor: FLAVOR, imageRef: 'img' },
-  source: desc('src'), requestedHost, blockMigration: 'auto', now: NOW });
-const sends = (cmds: WorkflowCommand[]) => cmds.filter((c) => c.type === 'send').map((c) => `${c.step}@${c.host}#${c.attempt}`);
-const done = (step: Step, attempt = 1, result: Record<string, unknown> = {}): WorkflowEvent => ({ type: 'done', step, attempt, result });
-const failed = (step: Step, code = 'MigrationError', attempt = 1): WorkflowEvent => ({ type: 'failed', step, attempt, error: { code, message: `boom in ${step}` } });
-
-/** A migration brought to the point where live_migration has been acknowledged. */
-function running() {
-  return run(fresh(), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, done(Step.CHECK_DEST), done(Step.CHECK_SOURCE),
-    done(Step.PRE, 1, { uri: 'fake://dst/i' }), { type: 'acked', step: Step.MIGRATE, attempt: 1 }]);
-}
 
 test('the spec flow: checks together, then pre, then live_migration, then post on both sides', () => {
   let r = run(fresh(), [{ type: 'start' }]);
@@ -96,8 +72,8 @@ test('pre_live_migration failing rolls back both sides, then ends failed', () =>
   assert.deepEqual(end.commands.filter((c) => c.type !== 'journal'), [{ type: 'release-claim' }, { type: 'instance', taskState: null }]);
 });
 
-test('a check that times out is asked about, and a check still running after its deadline fails the migration', () => {
-  let r = run(fresh(), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, done(Step.CHECK_SOURCE),
+test('a check on a named host that times out is asked about, and one still running after its deadline fails the migration', () => {
+  let r = run(fresh('dst'), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, done(Step.CHECK_SOURCE),
     { type: 'timeout', step: Step.CHECK_DEST, attempt: 1 }]);
   assert.deepEqual(r.commands.filter((c) => c.type === 'query').map((c) => c.step), [Step.CHECK_DEST]);
   r = run(r.s, [{ type: 'status', step: Step.CHECK_DEST, attempt: 1, state: 'running' }]);
@@ -193,4 +169,33 @@ test('a conductor taking over asks about every step in flight', () => {
   assert.deepEqual(r.commands.filter((c) => c.type === 'query').map((c) => c.step).sort(), [Step.CHECK_DEST, Step.CHECK_SOURCE]);
   const n = run(fresh(), [{ type: 'recover' }]);
   assert.deepEqual(n.commands, [{ type: 'schedule', requestedHost: null, excluded: [] }], 'a never-started migration is started');
+});
+
+test('a scheduler-picked destination whose check times out or fails with any error is skipped for the next host', () => {
+  const cfg = { checkTimeoutMs: 100, queryTimeoutMs: 50 };
+  let r = run(fresh(), [{ type: 'start' }, { type: 'scheduled', dest: desc('d1') }, done(Step.CHECK_SOURCE),
+    { type: 'timeout', step: Step.CHECK_DEST, attempt: 1 }, { type: 'status', step: Step.CHECK_DEST, attempt: 1, state: 'running' }], NOW, cfg);
+  assert.equal(r.s.steps[Step.CHECK_DEST]!.error!.code, 'MessagingTimeout');
+  assert.deepEqual(r.commands.slice(-2), [{ type: 'release-claim' }, { type: 'schedule', requestedHost: null, excluded: ['d1'] }]);
+  // The next host's check is asked about and never answers: its status queries run out, and it is skipped too.
+  r = run(r.s, [{ type: 'scheduled', dest: desc('d2') }, { type: 'timeout', step: Step.CHECK_DEST, attempt: 2 }], NOW, cfg);
+  r = run(r.s, [{ type: 'query-failed', step: Step.CHECK_DEST, attempt: 2, error: { code: 'MessagingTimeout', message: 'no reply' } }], NOW, cfg);
+  for (let i = 0; i < 3 && !r.commands.some((c) => c.type === 'schedule'); i++) {
+    r = run(r.s, [{ type: 'tick' }, { type: 'query-failed', step: Step.CHECK_DEST, attempt: 2, error: { code: 'MessagingTimeout', message: 'no reply' } }],
+      NOW + 10_000 * (i + 1), cfg);
+  }
+  assert.deepEqual(r.commands.slice(-1), [{ type: 'schedule', requestedHost: null, excluded: ['d1', 'd2'] }]);
+  r = run(r.s, [{ type: 'scheduled', dest: desc('d3') }, failed(Step.CHECK_DEST, 'MigrationError', 3)], NOW, cfg);
+  assert.deepEqual(r.commands.slice(-1), [{ type: 'schedule', requestedHost: null, excluded: ['d1', 'd2', 'd3'] }]);
+  r = run(r.s, [{ type: 'scheduled', dest: desc('d4') }, done(Step.CHECK_DEST, 4)], NOW, cfg);
+  assert.deepEqual(sends(r.commands), [`${Step.CHECK_DEST}@d4#4`, `${Step.PRE}@d4#1`]);
+});
+
+test('a scheduling verdict ends the migration with an error that names its code', () => {
+  const r = run(fresh(), [{ type: 'start' }, { type: 'schedule-failed',
+    error: { code: 'ComputeServiceUnavailable', message: 'Compute service of src is unavailable at this time.' } }]);
+  assert.equal(r.s.status, 'error');
+  assert.match(r.s.error!, /^ComputeServiceUnavailable: Compute service of src/);
+  assert.deepEqual(sends(r.commands), [], 'nothing was asked of any compute');
+  assert.deepEqual(r.s.leftovers, ['nothing: no host was changed']);
 });

@@ -9,8 +9,9 @@ import type { HostDescriptor, InstanceRef, Transition, WorkflowContext, Workflow
 import { Step } from './migration-steps.js';
 import { isTerminal } from './migration-status.js';
 import { argsFor } from './workflow-args.js';
-import { afterDone, afterFailure, finish, onAbort, onForceComplete, onProgress, onScheduled } from './workflow-phases.js';
+import { afterDone, afterFailure, beginRollback, chaseAbort, finish, onAbort, onForceComplete, onProgress, onScheduled } from './workflow-phases.js';
 import { isOpen, markAcked, markDone, markFailed, maxWaits, out, query, send, setStatus, type Out } from './workflow-steps.js';
+import { canProveSwitchOver, isSwitchOverError, proveSwitchOver } from './workflow-switchover.js';
 
 export function newWorkflow(args: {
   migrationId: number; instance: InstanceRef; source: HostDescriptor; requestedHost: string | null;
@@ -41,13 +42,13 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
     case 'scheduled':
       return onScheduled(o, e.dest, ctx);
     case 'schedule-failed':
-      return finish(o, 'error', e.error.message, ctx);
+      return finish(o, 'error', `${e.error.code}: ${e.error.message}`, ctx);
     case 'acked':
       return isOpen(s, e.step, e.attempt) && s.steps[e.step]!.status === 'sent' ? onAcked(o, e.step, ctx) : o;
     case 'done':
       return onDone(o, e.step, e.attempt, e.result, ctx);
     case 'failed':
-      return isOpen(s, e.step, e.attempt) ? afterFailure(markFailed(o, e.step, e.error), e.step, ctx) : o;
+      return onFailed(o, e.step, e.attempt, e.error, ctx);
     case 'timeout':
       return isOpen(s, e.step, e.attempt) ? askOrGiveUp(o, e.step, ctx) : o;
     case 'status':
@@ -55,7 +56,7 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
     case 'query-failed':
       return isOpen(s, e.step, e.attempt) ? onQueryFailed(o, e.step, e.error, ctx) : o;
     case 'progress':
-      return isOpen(s, Step.MIGRATE, e.attempt) ? onProgress(o, e.progress, ctx) : o;
+      return isCopyRunning(s, e.attempt) ? onProgress(o, e.progress, ctx) : o;
     case 'tick':
       // A migration whose start message was lost is started by the timer instead.
       return s.phase === 'new' ? apply(o, { type: 'start' }, ctx) : onTick(o, ctx);
@@ -66,26 +67,63 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
     case 'force-complete':
       return onForceComplete(o, ctx);
     case 'switched-over':
-      return o; // handled in the workflow helper's change
+      return e.host === s.dest?.host ? proveSwitchOver(o, e.evidence, ctx) : o;
   }
 }
 
-/** A late "done" from an earlier attempt still counts: computes dedupe by (migration, step), so it is this work. */
+/*
+ * Late and repeated outcomes are judged against facts, never dropped for their age alone:
+ * - `done` of live_migration, from any attempt and even after the conductor gave up and began a rollback, is the
+ *   source's hypervisor saying the copy completed and the destination runs the guest: proof of switch-over
+ *   (unless a rollback step already succeeded, which is the opposite fact; see canProveSwitchOver).
+ * - `done` of an older attempt of another step counts for the live attempt where every attempt goes to the same
+ *   host and the compute joins a repeated request to the work already under way. check_can_live_migrate_destination
+ *   is the exception: its attempts follow the scheduler from host to host, so only the live attempt's answer counts.
+ * - `failed` (and a `failed` status answer) of an older attempt says nothing about the live attempt, which reports
+ *   its own outcome: ignored. A failure with MigrationSwitchedOver is a fact whatever its attempt: proof.
+ * - `acked`, `timeout`, `query-failed` and `running`/`unknown` answers concern one attempt's delivery: only the
+ *   live attempt's count.
+ * - `progress` from an older attempt comes from the copy the compute joined the live attempt to: it counts.
+ * Once the migration is terminal nothing changes it here; the reconciler repairs a record that facts contradict.
+ */
 function onDone(o: Out, step: Step, attempt: number, result: Record<string, unknown> | undefined, ctx: WorkflowContext): Out {
   const st = o.state.steps[step];
   if (!st || attempt > st.attempt || st.status === 'done') return o;
+  if (step === Step.MIGRATE && st.status === 'failed') {
+    return proveSwitchOver(o, `${step} attempt ${attempt} on ${st.host} reported done after it was given up`, ctx);
+  }
+  if (step === Step.CHECK_DEST && attempt !== st.attempt) return o;
   if (st.status === 'failed' && st.retryAt === null) return o;
   return afterDone(markDone(o, step, result), step, ctx);
 }
 
+function onFailed(o: Out, step: Step, attempt: number, error: ErrorBody, ctx: WorkflowContext): Out {
+  const s = o.state;
+  if (isSwitchOverError(error.code)) {
+    // The source refusing live_migration because its copy already completed is that copy's success.
+    if (step === Step.MIGRATE) return onDone(o, step, attempt, undefined, ctx);
+    if (canProveSwitchOver(s)) {
+      const marked = isOpen(s, step, attempt) ? markFailed(o, step, error) : o;
+      return proveSwitchOver(marked, `${step} on ${s.steps[step]?.host ?? '?'}: ${error.message}`, ctx);
+    }
+  }
+  return isOpen(s, step, attempt) ? afterFailure(markFailed(o, step, error), step, ctx) : o;
+}
+
+/** The copy runs: live_migration is unresolved and the report is about its live attempt or one it joined. */
+function isCopyRunning(s: WorkflowState, attempt: number): boolean {
+  const st = s.steps[Step.MIGRATE];
+  return st !== undefined && attempt <= st.attempt && (st.status === 'sent' || st.status === 'acked');
+}
+
 function onStatus(o: Out, e: Extract<WorkflowEvent, { type: 'status' }>, ctx: WorkflowContext): Out {
-  if (!isOpen(o.state, e.step, e.attempt)) return o;
-  const st = o.state.steps[e.step]!;
+  if (e.state === 'done') return onDone(o, e.step, e.attempt, e.result, ctx);
+  const st = o.state.steps[e.step];
+  if (e.state === 'failed') {
+    return onFailed(o, e.step, e.attempt, e.error ?? { code: 'MigrationError', message: `${e.step} failed on ${st?.host ?? '?'}` }, ctx);
+  }
+  if (!st || !isOpen(o.state, e.step, e.attempt)) return o;
   switch (e.state) {
-    case 'done':
-      return afterDone(markDone(o, e.step, e.result), e.step, ctx);
-    case 'failed':
-      return afterFailure(markFailed(o, e.step, e.error ?? { code: 'MigrationError', message: `${e.step} failed on ${st.host}` }), e.step, ctx);
     case 'running': {
       if (st.waits >= maxWaits(e.step, ctx)) return giveUp(o, e.step, `still running on ${st.host} after its deadline`, ctx);
       const deadline = ctx.now + (e.step === Step.MIGRATE ? ctx.config.migrateStallMs : ctx.config.queryTimeoutMs * 2);
@@ -93,6 +131,11 @@ function onStatus(o: Out, e: Extract<WorkflowEvent, { type: 'status' }>, ctx: Wo
     }
     case 'unknown':
       // The compute never accepted it: the request was lost (a crash between commit and send, or a lost message).
+      // A copy that never started while an abort waits is simply not started: nothing moved, so it is cancelled.
+      if (e.step === Step.MIGRATE && o.state.abortRequested) {
+        return beginRollback(markFailed(o, e.step, { code: 'MigrationCancelled', message: `${e.step} never reached ${st.host}; cancelled by request` }),
+          'cancelled', `aborted by request before ${st.host} began the copy`, ctx);
+      }
       if (st.attempt >= ctx.config.maxAttempts) return giveUp(o, e.step, `${st.host} never received it after ${st.attempt} attempts`, ctx);
       return send(o, e.step, st.host, argsFor(e.step, o.state), ctx);
   }
@@ -118,11 +161,12 @@ function giveUp(o: Out, step: Step, why: string, ctx: WorkflowContext): Out {
   return afterFailure(markFailed(o, step, error), step, ctx);
 }
 
-/** The source accepted live_migration: the copy is under way. */
+/** The source accepted live_migration: the copy is under way, so an abort that came too early can now take effect. */
 function onAcked(o: Out, step: Step, ctx: WorkflowContext): Out {
   const next = markAcked(o, step, ctx);
-  if (step !== Step.MIGRATE || next.state.status !== 'preparing') return next;
-  return out(setStatus(next.state, 'running', ctx), next.commands);
+  if (step !== Step.MIGRATE) return next;
+  const running = next.state.status === 'preparing' ? out(setStatus(next.state, 'running', ctx), next.commands) : next;
+  return chaseAbort(running, ctx);
 }
 
 function putDeadline(s: WorkflowState, step: Step, deadline: number): WorkflowState {

@@ -39,6 +39,11 @@ export function checkServiceUp(host: ComputeHost, now: number, serviceDownTimeMs
   }
 }
 
+/** The source must itself be reachable before anything is asked of it; otherwise every step would time out. */
+export function checkSourceUp(source: ComputeHost, now: number, serviceDownTimeMs: number): void {
+  checkServiceUp(source, now, serviceDownTimeMs);
+}
+
 export function checkNotSelf(source: string, dest: string, instanceUuid: string): void {
   if (source === dest) {
     throw new BatonError('UnableToMigrateToSelf',

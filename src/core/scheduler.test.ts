@@ -58,3 +58,12 @@ test('boot placement skips disabled, down and full hosts', () => {
   assert.throws(() => selectBootHost({ flavor: FLAVOR, requestedHost: null, now: NOW, serviceDownTimeMs: 60_000, candidates: [] }),
     (e: unknown) => e instanceof BatonError && e.code === 'NoValidHost');
 });
+
+test('a source whose service is down fails at once with ComputeServiceUnavailable, named host or not', () => {
+  const down = host('src', { lastHeartbeat: NOW - 61_000 });
+  for (const requestedHost of [null, 'good']) {
+    assert.throws(() => selectDestination(req({ source: down, requestedHost }), [cand(down), cand(host('good'))]),
+      (e: BatonError) => e.code === 'ComputeServiceUnavailable' && /src is unavailable/.test(e.message));
+  }
+  assert.equal(selectDestination(req({ source: host('src', { lastHeartbeat: NOW - 59_000 }) }), [cand(host('good'))]).host.host, 'good');
+});

@@ -3,7 +3,7 @@
  * hosts and their usage taken inside the transaction that then records the claim.
  */
 import { BatonError } from './errors.js';
-import { checkCapacity, checkDestination, checkServiceUp, isServiceUp } from './prechecks.js';
+import { checkCapacity, checkDestination, checkSourceUp, isServiceUp } from './prechecks.js';
 import type { ComputeHost, Flavor, HostUsage } from './model.js';
 import { ZERO_USAGE } from './model.js';
 import { compareVersions } from './version.js';
@@ -64,10 +64,12 @@ export function weighHosts(candidates: readonly Candidate[]): Candidate[] {
 }
 
 /**
- * Picks the destination. A requested host gets the full checks and its own typed error;
+ * Picks the destination. A source whose service is down fails first (ComputeServiceUnavailable): no host
+ * could take a guest it cannot send. A requested host gets the full checks and its own typed error;
  * otherwise the best host that passes the filters, or NoValidHost naming why each host was rejected.
  */
 export function selectDestination(req: ScheduleRequest, candidates: readonly Candidate[]): Candidate {
+  checkSourceUp(req.source, req.now, req.serviceDownTimeMs);
   if (req.requestedHost !== null) {
     const c = candidates.find((x) => x.host.host === req.requestedHost);
     if (!c) throw new BatonError('ComputeHostNotFound', `Compute host ${req.requestedHost} could not be found.`, { host: req.requestedHost });
@@ -82,11 +84,6 @@ export function selectDestination(req: ScheduleRequest, candidates: readonly Can
     throw new BatonError('NoValidHost', `No valid host was found. ${why || 'There are no compute hosts.'}`, { rejected });
   }
   return best;
-}
-
-/** The source must itself be reachable before anything is asked of it. */
-export function checkSourceUp(source: ComputeHost, now: number, serviceDownTimeMs: number): void {
-  checkServiceUp(source, now, serviceDownTimeMs);
 }
 
 export function usageOf(map: ReadonlyMap<string, HostUsage>, host: string): HostUsage {

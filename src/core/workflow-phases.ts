@@ -5,11 +5,7 @@ import type { MigrationStatus } from './migration-status.js';
 import { argsFor, hostFor } from './workflow-args.js';
 import { isResolved, out, send, setStatus, putStep, type Out } from './workflow-steps.js';
 
-/** Errors that say "this host cannot take the guest", so another host may: the scheduler retries on them. */
-const HOST_ERRORS = new Set(['MigrationPreCheckError', 'InvalidHypervisorType', 'DestinationHypervisorTooOld',
-  'InvalidCPUInfo', 'ComputeServiceUnavailable', 'InstanceInvalidState']);
-
-function sendStep(o: Out, step: Step, ctx: WorkflowContext): Out {
+export function sendStep(o: Out, step: Step, ctx: WorkflowContext): Out {
   return send(o, step, hostFor(step, o.state), argsFor(step, o.state), ctx);
 }
 
@@ -33,12 +29,8 @@ export function afterDone(o: Out, step: Step, ctx: WorkflowContext): Out {
       if (s.phase !== 'preparing') return o;
       if (s.abortRequested) return beginRollback(o, 'cancelled', 'aborted by request', ctx);
       return sendStep(out({ ...s, phase: 'migrating' }, o.commands), Step.MIGRATE, ctx);
-    case Step.MIGRATE: {
-      if (s.phase !== 'migrating') return o;
-      const sw = s.switchedOver ? o : switchOver(o);
-      const post = out({ ...setStatus(sw.state, 'post-migrating', ctx), phase: 'post' }, sw.commands);
-      return sendStep(sendStep(post, Step.POST_SOURCE, ctx), Step.POST_DEST, ctx);
-    }
+    case Step.MIGRATE:
+      return s.phase === 'migrating' ? enterPost(o, ctx) : o;
     case Step.POST_SOURCE:
     case Step.POST_DEST:
     case Step.ROLLBACK_SOURCE:
@@ -56,7 +48,9 @@ export function afterFailure(o: Out, step: Step, ctx: WorkflowContext): Out {
   switch (step) {
     case Step.CHECK_DEST:
       if (s.phase !== 'checks') return o;
-      if (s.requestedHost === null && HOST_ERRORS.has(st.error?.code ?? '')) return reschedule(o, why, ctx);
+      // Like Nova's reschedule: a host the scheduler picked that fails or does not answer its check is
+      // excluded and the next one tried. A host the operator named is the only one allowed.
+      if (s.requestedHost === null) return reschedule(o, why, ctx);
       return finish(o, 'error', why, ctx);
     case Step.CHECK_SOURCE:
       return s.phase === 'checks' ? finish(o, 'error', why, ctx) : o;
@@ -69,6 +63,8 @@ export function afterFailure(o: Out, step: Step, ctx: WorkflowContext): Out {
         return finish(out({ ...s, leftovers: [...s.leftovers, left] }, o.commands), 'error', why, ctx);
       }
       return beginRollback(o, s.abortRequested || st.error?.code === 'MigrationCancelled' ? 'cancelled' : 'failed', why, ctx);
+    case Step.ABORT:
+      return retryAbort(o, ctx);
     default:
       return RETRIED_STEPS.includes(step) ? retryOrLeave(o, step, why, ctx) : o;
   }
@@ -113,11 +109,18 @@ function maybeEndPhase(o: Out, ctx: WorkflowContext): Out {
 
 /** Rolls back both sides; the destination only if it was asked to prepare. */
 export function beginRollback(o: Out, ending: 'failed' | 'cancelled', why: string, ctx: WorkflowContext): Out {
-  const s = o.state;
+  const s = dropAbortRetry(o.state);
   let cur = out({ ...s, phase: 'rollback', ending, error: s.error ?? why }, o.commands);
   cur = sendStep(cur, Step.ROLLBACK_SOURCE, ctx);
   if (s.steps[Step.PRE] !== undefined && s.dest !== null) cur = sendStep(cur, Step.ROLLBACK_DEST, ctx);
   return cur;
+}
+
+/** The guest runs on the destination: flip the record if post-copy has not already, then both post steps. */
+export function enterPost(o: Out, ctx: WorkflowContext): Out {
+  const sw = o.state.switchedOver ? o : switchOver(o);
+  const post = out({ ...setStatus(dropAbortRetry(sw.state), 'post-migrating', ctx), phase: 'post' }, sw.commands);
+  return sendStep(sendStep(post, Step.POST_SOURCE, ctx), Step.POST_DEST, ctx);
 }
 
 /** The instance record follows the guest: it flips in the same transaction that records the switch-over. */
@@ -144,7 +147,7 @@ export function onProgress(o: Out, p: Progress, ctx: WorkflowContext): Out {
     const sw = switchOver(out(s, o.commands));
     return out(setStatus(sw.state, 'running (post-copy)', ctx), sw.commands);
   }
-  return out(s, o.commands);
+  return chaseAbort(out(s, o.commands), ctx);
 }
 
 export function onAbort(o: Out, ctx: WorkflowContext): Out {
@@ -154,13 +157,44 @@ export function onAbort(o: Out, ctx: WorkflowContext): Out {
     case 'checks':
       return finish(o, 'cancelled', 'aborted by request before the destination was prepared', ctx);
     case 'preparing':
+      // pre_live_migration's outcome decides: done rolls back as cancelled, a failure ends cancelled too.
       return out({ ...s, abortRequested: true }, o.commands);
     case 'migrating':
-      if (s.switchedOver || s.abortRequested) return o;
-      return sendStep(out({ ...s, abortRequested: true }, o.commands), Step.ABORT, ctx);
+      // Once post-copy runs the guest on the destination, there is no source to go back to.
+      if (s.switchedOver) return o;
+      return chaseAbort(out({ ...s, abortRequested: true }, o.commands), ctx);
     default:
+      // A rollback already under way ends as it began; after switch-over the API refuses (InvalidMigrationState).
       return o;
   }
+}
+
+/**
+ * Sends the abort to the source unless it already succeeded or is in flight. An abort can reach the source
+ * before the copy it should stop has begun there (live_migration sent, not yet acked) and do nothing; so a
+ * repeated abort, the ack of live_migration and each progress report while an abort is requested send it again.
+ */
+export function chaseAbort(o: Out, ctx: WorkflowContext): Out {
+  const s = o.state;
+  if (!s.abortRequested || s.switchedOver || s.phase !== 'migrating') return o;
+  const ab = s.steps[Step.ABORT];
+  if (ab && (ab.status !== 'failed' || ab.attempt >= ctx.config.maxAttempts)) return o;
+  return sendStep(o, Step.ABORT, ctx);
+}
+
+/** An abort refused while the copy had been accepted may have come too early for it: ask again after a pause. */
+function retryAbort(o: Out, ctx: WorkflowContext): Out {
+  const s = o.state;
+  const ab = s.steps[Step.ABORT]!;
+  const copyAccepted = s.steps[Step.MIGRATE]?.status === 'acked';
+  if (s.phase !== 'migrating' || s.switchedOver || !s.abortRequested || !copyAccepted || ab.attempt >= ctx.config.maxAttempts) return o;
+  return out(putStep(s, Step.ABORT, { ...ab, retryAt: ctx.now + ctx.config.retryBackoffMs }), o.commands);
+}
+
+/** Once the copy has ended either way, an abort waiting for its retry has nothing left to stop. */
+function dropAbortRetry(s: WorkflowState): WorkflowState {
+  const ab = s.steps[Step.ABORT];
+  return ab && ab.retryAt !== null ? putStep(s, Step.ABORT, { ...ab, retryAt: null }) : s;
 }
 
 export function onForceComplete(o: Out, ctx: WorkflowContext): Out {

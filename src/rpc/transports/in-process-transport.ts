@@ -6,6 +6,21 @@
 import { BatonError, toErrorBody } from '../../core/errors.js';
 import { topicRole, type Envelope, type Handler, type Reply, type Subscription, type TraceHook, type Transport } from '../transport.js';
 
+/** Decides whether a message to `topic` is held back (see InProcessBus.hold). */
+export type HoldFilter = (topic: string, msg: Envelope) => boolean;
+
+interface Held {
+  readonly topic: string;
+  readonly wire: string;
+  readonly expiresAt: number | null;
+  readonly resolve: (reply: string) => void;
+}
+
+interface Hold {
+  readonly filter: HoldFilter;
+  readonly held: Held[];
+}
+
 interface Consumer {
   readonly handler: Handler;
   inFlight: Set<Promise<unknown>>;
@@ -18,6 +33,7 @@ export class InProcessBus {
   readonly #cursor = new Map<string, number>();
   /** Messages waiting for a consumer; a request carries its deadline and is dropped once past it, as a broker would. */
   readonly #backlog = new Map<string, { wire: string; expiresAt: number | null }[]>();
+  readonly #holds = new Set<Hold>();
   #trace: TraceHook | null = null;
   #now: () => number;
 
@@ -28,6 +44,24 @@ export class InProcessBus {
   /** Records every message; pass null to stop. */
   setTrace(hook: TraceHook | null): void {
     this.#trace = hook;
+  }
+
+  /**
+   * Fault hook for tests: from now on, messages that `filter` matches (requests and casts alike, not replies) are
+   * held instead of delivered, as by a partitioned or slow broker. The returned function releases them in the order
+   * they were sent; a request whose deadline passed meanwhile is dropped (its caller has already timed out).
+   */
+  hold(filter: HoldFilter): () => void {
+    const hold: Hold = { filter, held: [] };
+    this.#holds.add(hold);
+    return () => {
+      if (!this.#holds.delete(hold)) return;
+      const now = Date.now();
+      for (const m of hold.held) {
+        if (m.expiresAt !== null && m.expiresAt <= now) continue;
+        void this.deliver(m.topic, m.wire, m.expiresAt)?.then(m.resolve);
+      }
+    };
   }
 
   transport(): Transport {
@@ -77,6 +111,8 @@ export class InProcessBus {
 
   /** @internal Delivers a serialized message; the reply (if any) comes back serialized too. */
   deliver(topic: string, wire: string, expiresAt: number | null = null): Promise<string> | undefined {
+    const hold = this.#holdFor(topic, wire);
+    if (hold) return new Promise<string>((resolve) => hold.held.push({ topic, wire, expiresAt, resolve }));
     const c = this.pick(topic);
     if (!c) {
       const q = this.#backlog.get(topic) ?? [];
@@ -94,6 +130,13 @@ export class InProcessBus {
     c.inFlight.add(run);
     void run.finally(() => c.inFlight.delete(run));
     return run;
+  }
+
+  #holdFor(topic: string, wire: string): Hold | undefined {
+    if (this.#holds.size === 0) return undefined;
+    const msg = JSON.parse(wire) as Envelope;
+    for (const h of this.#holds) if (h.filter(topic, msg)) return h;
+    return undefined;
   }
 }
 

@@ -196,6 +196,10 @@ export class FakeDriver implements HypervisorDriver {
     await this.faults.before('rollbackDestination');
     const g = this.#guests.get(uuid);
     if (!g) return;
+    if (g.state === GuestState.RUNNING) {
+      throw new BatonError('MigrationSwitchedOver', `refusing to remove ${uuid} from ${this.#cfg.host}: the incoming guest runs here`,
+        { host: this.#cfg.host, uuid, evidence: 'incoming guest running' });
+    }
     if (g.state !== GuestState.INCOMING) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}`);
     await this.destroy(uuid);
   }
@@ -204,7 +208,10 @@ export class FakeDriver implements HypervisorDriver {
     await this.faults.before('rollbackSource');
     const g = this.#require(uuid);
     if (g.state === GuestState.MIGRATING) g.aborted = true;
-    if (g.state === GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `guest ${uuid} already left ${this.#cfg.host}; cannot resume it here`);
+    if (g.state === GuestState.POSTMIGRATE) {
+      throw new BatonError('MigrationSwitchedOver', `guest ${uuid} already left ${this.#cfg.host}; cannot resume it here`,
+        { host: this.#cfg.host, uuid, evidence: 'source guest postmigrate' });
+    }
     if (g.state !== GuestState.PAUSED) g.state = GuestState.RUNNING;
     this.#persist();
   }
