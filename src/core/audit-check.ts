@@ -93,7 +93,7 @@ function anomaly(kind: AuditAnomaly['kind'], severity: AuditAnomaly['severity'],
   return { kind, severity, instanceUuid, migrationId, hosts: [...new Set(hosts)].sort(), message };
 }
 
-function describe(copies: readonly Copy[]): string {
+function listCopies(copies: readonly Copy[]): string {
   return copies.map((c) => `${c.host} (${c.state})`).join(', ');
 }
 
@@ -103,7 +103,7 @@ function checkInstance(inst: Instance, copies: readonly Copy[], s: AuditSnapshot
   const running = copies.filter((c) => (moving ? c.state === RUNNING : LIVE_STATES.has(c.state)));
   if (running.length >= 2) {
     out.anomalies.push(anomaly(AnomalyKind.TWO_RUNNING, Severity.CRITICAL, inst.uuid, m?.id ?? null, running.map((c) => c.host),
-      `instance ${inst.uuid} (${inst.name}) runs on ${running.length} hosts: ${describe(copies)}; the record names ${inst.host ?? 'no host'}. ` +
+      `instance ${inst.uuid} (${inst.name}) runs on ${running.length} hosts: ${listCopies(copies)}; the record names ${inst.host ?? 'no host'}. ` +
       'Not repaired automatically: keep one copy by hand.'));
     return;
   }
@@ -146,7 +146,7 @@ function checkRunningCopy(inst: Instance, recorded: string, live: Copy, copies: 
 function checkNoRunningCopy(inst: Instance, recorded: string, copies: readonly Copy[], s: AuditSnapshot, out: Sink): void {
   if (!s.guests.has(recorded)) return; // unknown, not missing
   const here = copies.find((c) => c.host === recorded);
-  const stopped = copies.length > 0 ? ` Stopped copies: ${describe(copies)}.` : '';
+  const stopped = copies.length > 0 ? ` Stopped copies: ${listCopies(copies)}.` : '';
   const hosts = [recorded, ...copies.map((c) => c.host)];
   if (!here) {
     if (inst.vmState === 'error') return;

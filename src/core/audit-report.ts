@@ -9,7 +9,7 @@ export const AnomalyKind = {
   TWO_RUNNING: 'two-running-copies',
   /** The recorded host answered and has no running copy, and no other host runs one. */
   GUEST_MISSING: 'guest-missing',
-  /** The only copy on the recorded host is stopped (paused, postmigrate, incoming) while the instance is active. */
+  /** No host runs the guest, and the recorded host has a stopped copy (paused, postmigrate, incoming). */
   GUEST_NOT_RUNNING: 'guest-not-running',
   /** A copy runs on another host while the recorded host cannot be asked: maybe two copies, maybe a wrong record. */
   UNVERIFIED: 'running-elsewhere-unverified',
