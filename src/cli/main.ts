@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `baton` command. Each sub-command lives in its own module under commands/. */
 import { Command, CommanderError } from 'commander';
+import { registerClientAudit } from './commands/client-audit.js';
 import { registerClientHost } from './commands/client-host.js';
 import { registerClientLiveMigrate } from './commands/client-live-migrate.js';
 import { registerClientMigration } from './commands/client-migration.js';
@@ -26,6 +27,7 @@ registerClientServer(program);
 registerClientLiveMigrate(program);
 registerClientMigration(program);
 registerClientHost(program);
+registerClientAudit(program);
 
 try {
   await program.parseAsync(process.argv);

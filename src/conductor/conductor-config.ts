@@ -11,6 +11,12 @@ export interface ConductorConfig {
   readonly callTimeoutMs: number;
   /** Delay after which a migration whose start message was lost is started by the timer. */
   readonly startGraceMs: number;
+  /** How often the reconciler compares every compute's guests with the store (also run when a compute restarts). */
+  readonly reconcileIntervalMs: number;
+  /** The audit reports a live migration whose wake-up time passed longer ago than this. */
+  readonly overdueWakeupMs: number;
+  /** The audit reports a live migration whose record has not changed for this long. */
+  readonly staleMigrationMs: number;
 }
 
 export const DEFAULT_CONDUCTOR_CONFIG: ConductorConfig = {
@@ -19,6 +25,10 @@ export const DEFAULT_CONDUCTOR_CONFIG: ConductorConfig = {
   tickMs: 250,
   callTimeoutMs: 60_000,
   startGraceMs: 5_000,
+  reconcileIntervalMs: 30_000,
+  overdueWakeupMs: 60_000,
+  // Longer than any single step deadline: a migration that is being driven changes its record more often.
+  staleMigrationMs: 900_000,
 };
 
 export function conductorConfig(overrides: Partial<Omit<ConductorConfig, 'workflow'>> & { workflow?: Partial<WorkflowConfig> } = {}): ConductorConfig {

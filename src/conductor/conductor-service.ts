@@ -4,6 +4,7 @@
  * in flight from the store. Several conductors can run at once; any of them can take any event.
  */
 import { Type } from '@sinclair/typebox';
+import type { AuditPass } from '../core/audit-report.js';
 import { BatonError } from '../core/errors.js';
 import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
 import { isStep } from '../core/migration-steps.js';
@@ -19,6 +20,7 @@ import { nameUuid } from '../runtime/name-uuid.js';
 import type { Store } from '../store/store.js';
 import type { ConductorConfig } from './conductor-config.js';
 import { buildInstance, deleteInstance, rescanInstances, type BuilderDeps } from './instance-builder.js';
+import { Reconciler } from './reconciler.js';
 import { StepDispatcher } from './step-dispatcher.js';
 import { WorkflowEngine } from './workflow-engine.js';
 
@@ -40,6 +42,7 @@ export class Conductor {
   readonly #dispatcher: StepDispatcher;
   readonly #versions = new Map<string, string>();
   readonly #builder: BuilderDeps;
+  readonly #reconciler: Reconciler;
   #sub: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
@@ -57,6 +60,13 @@ export class Conductor {
       dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s) });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log, busy: new Set() };
+    this.#reconciler = new Reconciler({ name: d.name, store: d.store, rpc: this.#rpc, clock: d.clock, config: d.config,
+      versionFor: (h) => this.#dispatcher.versionFor(h), apply: (id, e) => this.engine.apply(id, e), log: d.log });
+  }
+
+  /** Runs a reconcile/audit pass now (after any pass in progress) and returns it. */
+  runAudit(): Promise<AuditPass> {
+    return this.#reconciler.run('requested');
   }
 
   /**
@@ -91,11 +101,13 @@ export class Conductor {
     void this.#rescanIfDue();
     this.#timer = setInterval(() => void this.tick(), this.#d.config.tickMs);
     this.#timer.unref();
+    await this.#reconciler.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
+    this.#reconciler.stop();
     await this.#sub?.close();
   }
 
@@ -164,6 +176,7 @@ export class Conductor {
         await this.#d.store.repo.upsertService({ host: a.host, hypervisorId: nameUuid('hypervisor', a.host), ...a.resources, ratios: a.ratios,
           rpcVersion: a.rpcVersion, lastHeartbeat: this.#d.clock.now(), disabled: false, disabledReason: null, hostIp: a.hostIp,
           startedAt: a.startedAt });
+        this.#reconciler.noteBoot(a.host, a.startedAt);
         return null;
       } }),
       [ConductorMethod.BUILD_INSTANCE]: method({ kind: 'cast', since: '1.0',
@@ -171,6 +184,10 @@ export class Conductor {
         handle: (a) => buildInstance(this.#builder, a.instanceUuid, a.requestedHost) }),
       [ConductorMethod.DELETE_INSTANCE]: method({ kind: 'cast', since: '1.0', args: InstanceIdArgs,
         handle: (a) => deleteInstance(this.#builder, a.instanceUuid) }),
+      [ConductorMethod.RUN_AUDIT]: method({ kind: 'call', since: '1.0', args: Type.Object({}), handle: async () => {
+        const pass = await this.runAudit();
+        return { checkedAt: pass.checkedAt, anomalies: pass.anomalies.length };
+      } }),
     };
   }
 }

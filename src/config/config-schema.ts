@@ -43,6 +43,9 @@ export const ConductorSection = closed({
   serviceDownTimeMs: optMs('a compute silent for longer is down'),
   callTimeoutMs: optMs('deadline of plain calls (spawn, destroy)'),
   startGraceMs: optMs('a migration whose start message was lost starts after this'),
+  reconcileIntervalMs: optMs('how often every compute\'s guests are compared with the store (the audit)'),
+  overdueWakeupMs: optMs('the audit reports a live migration whose wake-up time passed longer ago than this'),
+  staleMigrationMs: optMs('the audit reports a live migration whose record has not changed for this long'),
   workflow: WorkflowSection,
 }, 'the conductor');
 

@@ -1,9 +1,11 @@
 /** The Repo contract over Kysely: the same queries serve SQLite and PostgreSQL. */
 import type { Kysely } from 'kysely';
+import type { AuditPass, AuditRepair } from '../core/audit-report.js';
 import type { Claim, ComputeHost, Flavor, HostUsage, Instance } from '../core/model.js';
 import type { WorkflowState } from '../core/migration-state.js';
 import { NO_PROGRESS, TERMINAL_STATUSES } from '../core/migration-status.js';
 import type { StepStatus } from '../core/migration-steps.js';
+import * as audit from './audit-rows.js';
 import { fromHost, fromInstance, toFlavor, toHost, toInstance, toMigration, toStep } from './row-mappers.js';
 import type { Database } from './schema.js';
 import {
@@ -213,5 +215,25 @@ export class KyselyRepo implements Repo {
       usage.set(r.host, { vcpus: u.vcpus + Number(r.vcpus), memoryMb: u.memoryMb + Number(r.mem), diskGb: u.diskGb + Number(r.disk), instances: u.instances });
     }
     return usage;
+  }
+
+  saveAuditPass(p: AuditPass): Promise<void> {
+    return audit.saveAuditPass(this.#db, p);
+  }
+
+  getAuditPass(): Promise<AuditPass | undefined> {
+    return audit.getAuditPass(this.#db);
+  }
+
+  insertAuditRepair(r: AuditRepair): Promise<void> {
+    return audit.insertAuditRepair(this.#db, r);
+  }
+
+  listAuditRepairs(limit: number): Promise<AuditRepair[]> {
+    return audit.listAuditRepairs(this.#db, limit);
+  }
+
+  pruneAuditRepairs(before: number): Promise<number> {
+    return audit.pruneAuditRepairs(this.#db, before);
   }
 }

@@ -104,13 +104,50 @@ function initial(engine: Engine): Migration {
   };
 }
 
+/** The reconciler's findings: the latest pass with its anomalies, and the history of repairs. */
+function audit(engine: Engine): Migration {
+  const ms = engine === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('audit_passes')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('checked_at', sql.raw(ms), (c) => c.notNull())
+        .addColumn('conductor', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('hosts_checked', 'text', (c) => c.notNull())
+        .addColumn('unreachable', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('audit_anomalies')
+        .addColumn('seq', 'integer', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('instance_uuid', 'text')
+        .addColumn('migration_id', 'integer')
+        .addColumn('hosts', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('audit_repairs')
+        .addColumn('id', engine === 'postgres' ? 'serial' : 'integer', (c) => engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+        .addColumn('at', sql.raw(ms), (c) => c.notNull())
+        .addColumn('conductor', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('instance_uuid', 'text')
+        .addColumn('migration_id', 'integer')
+        .addColumn('host', 'text')
+        .addColumn('message', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_repairs_at').on('audit_repairs').column('at').execute();
+    },
+  };
+}
+
 class InCodeProvider implements MigrationProvider {
   readonly #engine: Engine;
   constructor(engine: Engine) {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_initial': initial(this.#engine) };
+    return { '0001_initial': initial(this.#engine), '0002_audit': audit(this.#engine) };
   }
 }
 

@@ -98,6 +98,42 @@ export interface ClaimsTable {
   created_at: Millis;
 }
 
+/** The latest audit pass only (one row, id 1): each pass replaces it. */
+export interface AuditPassesTable {
+  id: number;
+  checked_at: Millis;
+  conductor: string;
+  duration_ms: number;
+  /** JSON array of host names. */
+  hosts_checked: string;
+  /** JSON array of {host, reason}. */
+  unreachable: string;
+}
+
+/** The latest pass's anomalies, replaced with the pass. */
+export interface AuditAnomaliesTable {
+  seq: number;
+  kind: string;
+  severity: string;
+  instance_uuid: string | null;
+  migration_id: number | null;
+  /** JSON array of host names. */
+  hosts: string;
+  message: string;
+}
+
+/** Repairs the audit made, kept as a history and pruned by age. */
+export interface AuditRepairsTable {
+  id: Generated<number>;
+  at: Millis;
+  conductor: string;
+  kind: string;
+  instance_uuid: string | null;
+  migration_id: number | null;
+  host: string | null;
+  message: string;
+}
+
 export interface Database {
   services: ServicesTable;
   flavors: FlavorsTable;
@@ -105,4 +141,7 @@ export interface Database {
   migrations: MigrationsTable;
   migration_steps: StepsTable;
   claims: ClaimsTable;
+  audit_passes: AuditPassesTable;
+  audit_anomalies: AuditAnomaliesTable;
+  audit_repairs: AuditRepairsTable;
 }

@@ -3,6 +3,7 @@
  * commits or rolls back together; the conductor relies on that to write a workflow's new state,
  * its journal and its claims at once.
  */
+import type { AuditPass, AuditRepair } from '../core/audit-report.js';
 import type { ComputeHost, Claim, Flavor, HostUsage, Instance } from '../core/model.js';
 import type { WorkflowState } from '../core/migration-state.js';
 import type { MigrationProgress, MigrationStatus } from '../core/migration-status.js';
@@ -121,6 +122,16 @@ export interface Repo {
   listClaims(host?: string): Promise<Claim[]>;
   /** Instances plus claims, per host (only hosts with any usage appear). */
   hostUsage(host?: string): Promise<Map<string, HostUsage>>;
+
+  /** Replaces the latest audit pass and its anomalies; run it in a transaction so readers never see half of it. */
+  saveAuditPass(p: AuditPass): Promise<void>;
+  /** The latest audit pass, anomalies in the order found; undefined before the first pass. */
+  getAuditPass(): Promise<AuditPass | undefined>;
+  insertAuditRepair(r: AuditRepair): Promise<void>;
+  /** The most recent repairs first. */
+  listAuditRepairs(limit: number): Promise<AuditRepair[]>;
+  /** Forgets repairs made before `before`; returns how many went. */
+  pruneAuditRepairs(before: number): Promise<number>;
 }
 
 export interface Store {

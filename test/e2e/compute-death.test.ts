@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { requestLiveMigration } from '../../src/api/live-migration-request.js';
 import { Step } from '../../src/core/migration-steps.js';
 import { waitForMigration } from '../../src/services/cluster-ops.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import { bootOn, startFixture, whereIs, type Fixture } from '../support/embedded-fixture.js';
 
 let f: Fixture;
@@ -33,4 +34,6 @@ test('the destination compute dies during pre_live_migration: error within bound
   assert.equal((await whereIs(f, vm.uuid))['host-a'], 'running');
   assert.deepEqual(await f.cluster.store.repo.listClaims(), [], 'the claim on the destination is released');
   console.log(`# ended ${end.status} ${took} ms after the request`);
+  const audit = await assertCleanAudit(f.cluster);
+  assert.deepEqual(audit.unreachable.map((u) => u.host), ['host-b'], 'the dead compute is reported unreachable, its guests unknown');
 });

@@ -7,6 +7,7 @@ import { Conductor } from '../../src/conductor/conductor-service.js';
 import { Step } from '../../src/core/migration-steps.js';
 import { systemClock } from '../../src/runtime/system-clock.js';
 import { waitFor, waitForMigration } from '../../src/services/cluster-ops.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import { bootOn, startFixture, whereIs, type Fixture } from '../support/embedded-fixture.js';
 
 let f: Fixture;
@@ -36,6 +37,7 @@ for (const [label, op, step] of [
       const steps = (await f.cluster.store.repo.listSteps(m.id)).filter((s) => s.step === step);
       assert.ok(steps.every((s) => s.status === 'done' || s.status === 'sent'), 'the step was asked about, not failed');
       assert.ok(steps.some((s) => s.status === 'done'));
+      await assertCleanAudit({ conductor: successor, store: f.cluster.store });
     } finally {
       release();
       await successor.stop();

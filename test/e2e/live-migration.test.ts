@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Step } from '../../src/core/migration-steps.js';
 import { liveMigrate, waitFor } from '../../src/services/cluster-ops.js';
 import { requestLiveMigration } from '../../src/api/live-migration-request.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import { bootOn, startFixture, whereIs, type Fixture } from '../support/embedded-fixture.js';
 
 let f: Fixture;
@@ -54,6 +55,7 @@ test('a successful migration: guest and record on the destination, six steps onc
   for (const step of [Step.CHECK_DEST, Step.CHECK_SOURCE, Step.PRE, Step.MIGRATE, Step.POST_SOURCE, Step.POST_DEST]) {
     assert.ok(f.trace.some((r) => r.method === step && r.from.role === 'conductor' && r.kind !== 'reply'), `${step} sent by the conductor`);
   }
+  await assertCleanAudit(f.cluster);
 });
 
 test('pre_live_migration fails: both sides roll back, status failed', async () => {
@@ -63,6 +65,7 @@ test('pre_live_migration fails: both sides roll back, status failed', async () =
   assert.equal(m.status, 'failed');
   assert.match(m.error!, /cannot plug VIFs/);
   await expectCleanFailure(vm.uuid, m.id, 'host-a', 'host-c');
+  await assertCleanAudit(f.cluster);
 });
 
 test('the driver fails mid-copy: both sides roll back, status failed', async () => {
@@ -72,6 +75,7 @@ test('the driver fails mid-copy: both sides roll back, status failed', async () 
   assert.equal(m.status, 'failed');
   assert.match(m.error!, /stream reset/);
   await expectCleanFailure(vm.uuid, m.id, 'host-b', 'host-c');
+  await assertCleanAudit(f.cluster);
 });
 
 test('a check times out: nothing changes on either host, status error', async () => {
@@ -84,6 +88,7 @@ test('a check times out: nothing changes on either host, status error', async ()
     const steps = await f.cluster.store.repo.listSteps(m.id);
     assert.ok(!steps.some((s) => s.step === Step.PRE), 'nothing was prepared');
     await expectNothingChanged(vm.uuid, 'host-c', 'host-a');
+    await assertCleanAudit(f.cluster);
   } finally {
     release();
   }
@@ -115,6 +120,7 @@ test('a post step fails once and succeeds on retry: the instance is recorded on 
   assert.deepEqual(posts.map((p) => [p.attempt, p.status]), [[1, 'failed'], [2, 'done']]);
   assert.equal((await f.cluster.store.repo.getInstance(vm.uuid))!.host, 'host-b');
   assert.deepEqual(await whereIs(f, vm.uuid), { 'host-b': 'running' });
+  await assertCleanAudit(f.cluster);
 });
 
 test('a second migration of a busy instance is refused with InstanceInvalidState', async () => {
@@ -130,6 +136,7 @@ test('a second migration of a busy instance is refused with InstanceInvalidState
       return r && ['completed', 'failed', 'error'].includes(r.status) ? r : undefined;
     });
     assert.ok(['completed', 'failed'].includes(done.status), done.error ?? '');
+    await assertCleanAudit(f.cluster);
   } finally {
     release();
   }

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Step } from '../../src/core/migration-steps.js';
 import { liveMigrate } from '../../src/services/cluster-ops.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import { bootOn, startFixture, whereIs, type Fixture } from '../support/embedded-fixture.js';
 
 let f: Fixture;
@@ -22,6 +23,7 @@ test('no destination named: host-b fails its CPU check, host-c takes the guest',
   assert.deepEqual(await f.cluster.store.repo.listClaims(), [], 'no claim left anywhere');
   assert.deepEqual(await whereIs(f, vm.uuid), { 'host-c': 'running' });
   assert.equal((await f.cluster.store.repo.getInstance(vm.uuid))!.host, 'host-c');
+  await assertCleanAudit(f.cluster);
 });
 
 test('every other host fails its check: the migration ends in error, nothing moved, no claims', async () => {
@@ -35,4 +37,5 @@ test('every other host fails its check: the migration ends in error, nothing mov
   assert.deepEqual(await whereIs(f, vm.uuid), { 'host-c': 'running' });
   const inst = (await f.cluster.store.repo.getInstance(vm.uuid))!;
   assert.deepEqual([inst.host, inst.taskState], ['host-c', null]);
+  await assertCleanAudit(f.cluster);
 });

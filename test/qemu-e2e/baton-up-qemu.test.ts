@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { AuditReply } from '../../src/api/http/audit-view.js';
+import { runBaton } from '../cli/support/baton-process.js';
 import { buildGuest, qemuPidsUnder, waitFor } from '../qemu/qemu-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,6 +40,13 @@ test('baton up --driver qemu seeds three qemu hosts, boots two guests and live-m
   assert.deepEqual(readdirSync(stateDir).sort(), ['compute-1', 'compute-2', 'compute-3'], 'one state dir per host');
   assert.equal(qemuPidsUnder(stateDir).length, 2, 'two guests, two QEMU processes');
   assert.deepEqual(qemuPidsUnder(join(stateDir, 'compute-1')), [], 'demo-1 left compute-1');
+  // As an operator would check it: the audit over the API finds nothing and repairs nothing.
+  const computeUrl = /API listening on (http:\/\/\S+\/v2\.1)/.exec(out)?.[1];
+  assert.ok(computeUrl, `baton up printed its API URL:\n${out}`);
+  const audit = await runBaton(['audit', '--json', '--no-auth', '--os-compute-url', computeUrl], {});
+  assert.equal(audit.code, 0, `${audit.stdout}${audit.stderr}`);
+  const { audit: pass } = JSON.parse(audit.stdout) as AuditReply;
+  assert.deepEqual([pass.hosts_checked, pass.anomalies, pass.repairs], [['compute-1', 'compute-2', 'compute-3'], [], []]);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, out);
   assert.deepEqual(qemuPidsUnder(stateDir), [], 'SIGTERM stopped every QEMU');

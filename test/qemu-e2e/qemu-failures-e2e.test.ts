@@ -16,6 +16,7 @@ import type { Instance } from '../../src/core/model.js';
 import { waitFor } from '../../src/services/cluster-ops.js';
 import type { MigrationRow } from '../../src/store/store.js';
 import { counterAdvances, readSerial } from '../qemu/qemu-harness.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import { assertOneQemuPerInstance, startQemuCluster, type QemuCluster } from './qemu-cluster.js';
 
 /** The hot guest dirties 24 MiB at 400 MiB/s: at 8 MiB/s a 300 ms downtime can never be met. */
@@ -72,6 +73,7 @@ async function assertBackOnSource(r: Running): Promise<void> {
   const steps = await q.cluster.store.repo.listSteps(r.migrationId);
   for (const s of [Step.ROLLBACK_SOURCE, Step.ROLLBACK_DEST]) assert.ok(steps.some((x) => x.step === s && x.status === 'done'), `${s} ran`);
   await assertOneQemuPerInstance(q);
+  await assertCleanAudit(q.cluster);
 }
 
 test('non-converging guest, timeout_action=abort: failed, the guest keeps running on the source, destination cleaned', async (t) => {
@@ -105,6 +107,7 @@ test('non-converging guest, timeout_action=force_complete with post-copy permitt
   assert.equal(dest.boots, 0, 'the destination continued the guest');
   assert.ok(dest.counters[0]! > srcCounterBefore, `destination counter ${dest.counters[0]} continues past ${srcCounterBefore}`);
   await assertOneQemuPerInstance(r.q);
+  await assertCleanAudit(r.q.cluster);
 });
 
 test('abort by request while running: cancelled, the guest runs on the source, destination cleaned', async (t) => {

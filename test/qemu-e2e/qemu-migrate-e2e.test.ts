@@ -11,6 +11,7 @@ import { Step } from '../../src/core/migration-steps.js';
 import { liveMigrate, waitFor } from '../../src/services/cluster-ops.js';
 import type { MigrationRow } from '../../src/store/store.js';
 import { counterAdvances, lastCounter, readSerial } from '../qemu/qemu-harness.js';
+import { assertCleanAudit } from '../support/clean-audit.js';
 import {
   assertOneQemuPerInstance, countersOf, HeldLog, startQemuCluster, STEADY_BANDWIDTH_MIBPS, STEADY_WARM_COUNTER, type QemuCluster,
 } from './qemu-cluster.js';
@@ -50,6 +51,7 @@ test('idle guest: migrates through the conductor, runs on the destination, sourc
   for (const s of await q.cluster.store.repo.listSteps(m.id)) assert.equal(s.status, 'done', `${s.step} done`);
   await assertContinuesOnDest(q, vm.uuid, srcLog, srcPid!);
   assert.deepEqual((await q.driver('qb').listGuests()).map((g) => g.uuid).sort(), [other.uuid, vm.uuid].sort());
+  await assertCleanAudit(q.cluster);
 });
 
 test('dirtying guest that converges: completes, the record showed progress, downtime within the final limit', async (t) => {
@@ -84,4 +86,5 @@ test('dirtying guest that converges: completes, the record showed progress, down
   assert.ok((result.downtimeMs as number) <= downtimeMs, `downtime ${String(result.downtimeMs)} ms within the final limit ${downtimeMs} ms`);
   assert.ok((result.passes as number) >= 2, `several pre-copy passes (${String(result.passes)})`);
   await assertContinuesOnDest(q, vm.uuid, srcLog, srcPid!);
+  await assertCleanAudit(q.cluster);
 });

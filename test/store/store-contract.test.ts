@@ -1,6 +1,7 @@
 /** One Store contract, run in a loop over every engine against the real databases. */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { AnomalyKind, RepairKind, Severity, type AuditAnomaly, type AuditRepair } from '../../src/core/audit-report.js';
 import { NO_PROGRESS } from '../../src/core/migration-status.js';
 import { VersionConflict, type Store } from '../../src/store/store.js';
 import { backends, type Database } from './store-backends.js';
@@ -142,6 +143,46 @@ for (const backend of await backends()) {
           ['check_can_live_migrate_source@src:sent', 'pre_live_migration@dst:failed']);
         assert.equal(steps[1]?.failedAt, T0 + 5);
         assert.equal(steps[1]?.error, 'MigrationError: boom');
+      });
+    });
+
+    describe('audit', () => {
+      const anomaly = (i: number) => ({ kind: AnomalyKind.TWO_RUNNING, severity: Severity.CRITICAL, instanceUuid: `inst-${i}`,
+        migrationId: i === 0 ? null : 40_000 + i, hosts: ['h1', 'h2'], message: `two copies of inst-${i}` });
+      const pass = (checkedAt: number, anomalies: AuditAnomaly[]) => ({ checkedAt, conductor: 'c-1', durationMs: 42, hostsChecked: ['h1', 'h2'],
+        unreachable: [{ host: 'h3', reason: 'no answer' }], anomalies });
+      const repair = (at: number, kind: AuditRepair['kind'] = RepairKind.DELETE_CLAIM): AuditRepair => ({
+        at, conductor: 'c-1', kind, instanceUuid: 'inst-1', migrationId: 12, host: 'h2', message: `repair at ${at}` });
+
+      it('has no pass before the first, then keeps only the latest pass and its anomalies, in order', async () => {
+        assert.equal(await store.repo.getAuditPass(), undefined);
+        await store.transaction((tx) => tx.saveAuditPass(pass(T0, [anomaly(0), anomaly(1), anomaly(2)])));
+        assert.deepEqual(await store.repo.getAuditPass(), pass(T0, [anomaly(0), anomaly(1), anomaly(2)]));
+        await store.transaction((tx) => tx.saveAuditPass(pass(T0 + 5, [anomaly(3)])));
+        assert.deepEqual(await store.repo.getAuditPass(), pass(T0 + 5, [anomaly(3)]), 'the new pass replaced the old one');
+        await store.transaction((tx) => tx.saveAuditPass(pass(T0 + 9, [])));
+        assert.deepEqual((await store.repo.getAuditPass())?.anomalies, [], 'a clean pass clears the anomalies');
+      });
+
+      it('a pass saved in a failed transaction leaves the previous one whole', async () => {
+        await store.transaction((tx) => tx.saveAuditPass(pass(T0 + 20, [anomaly(1)])));
+        await assert.rejects(store.transaction(async (tx) => {
+          await tx.saveAuditPass(pass(T0 + 30, []));
+          throw new Error('abort');
+        }), /abort/);
+        assert.deepEqual(await store.repo.getAuditPass(), pass(T0 + 20, [anomaly(1)]));
+      });
+
+      it('keeps repairs newest first, limited, and prunes them by age', async () => {
+        await store.repo.insertAuditRepair(repair(T0 + 1, RepairKind.FIX_HOST));
+        await store.repo.insertAuditRepair(repair(T0 + 3));
+        await store.repo.insertAuditRepair({ ...repair(T0 + 2, RepairKind.DESTROY_STRAY), instanceUuid: null, migrationId: null, host: null });
+        assert.deepEqual((await store.repo.listAuditRepairs(10)).map((r) => r.at), [T0 + 3, T0 + 2, T0 + 1]);
+        assert.deepEqual(await store.repo.listAuditRepairs(1), [repair(T0 + 3)]);
+        assert.deepEqual((await store.repo.listAuditRepairs(10))[1],
+          { ...repair(T0 + 2, RepairKind.DESTROY_STRAY), instanceUuid: null, migrationId: null, host: null });
+        assert.equal(await store.repo.pruneAuditRepairs(T0 + 2), 1);
+        assert.deepEqual((await store.repo.listAuditRepairs(10)).map((r) => r.kind), [RepairKind.DELETE_CLAIM, RepairKind.DESTROY_STRAY]);
       });
     });
 

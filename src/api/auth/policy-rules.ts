@@ -36,6 +36,8 @@ export const PolicyRule = {
   INSTANCE_ACTIONS_SHOW: 'os_compute_api:os-instance-actions:show',
   INSTANCE_ACTIONS_EVENTS_DETAILS: 'os_compute_api:os-instance-actions:events:details',
   MIGRATION_JOURNAL: 'baton:migrations:journal',
+  AUDIT_SHOW: 'baton:audit:show',
+  AUDIT_RUN: 'baton:audit:run',
   IMAGES_GET: 'image:get_images',
 } as const;
 export type PolicyRule = (typeof PolicyRule)[keyof typeof PolicyRule];
@@ -73,6 +75,8 @@ export const DEFAULT_POLICY: Readonly<Record<PolicyRule, string>> = {
   [PolicyRule.INSTANCE_ACTIONS_SHOW]: OWNER,
   [PolicyRule.INSTANCE_ACTIONS_EVENTS_DETAILS]: ADMIN,
   [PolicyRule.MIGRATION_JOURNAL]: ADMIN,
+  [PolicyRule.AUDIT_SHOW]: ADMIN,
+  [PolicyRule.AUDIT_RUN]: ADMIN,
   [PolicyRule.IMAGES_GET]: ANY,
 };
 

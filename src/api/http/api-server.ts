@@ -9,6 +9,7 @@ import { TokenCodec } from '../auth/token-codec.js';
 import { glancePlugin } from '../image/glance-plugin.js';
 import { DEFAULT_IMAGES } from '../image/image-catalog.js';
 import { newContext, type ApiDeps } from './api-context.js';
+import { auditPlugin } from './audit-plugin.js';
 import { installValidator } from './body-validator.js';
 import { installErrorHandler } from './error-handler.js';
 import { flavorsPlugin } from './flavors-plugin.js';
@@ -27,7 +28,7 @@ import { registerMicroversionHook, versionRoutes } from './version-routes.js';
 export type { ApiDeps } from './api-context.js';
 
 const COMPUTE_PLUGINS = [serversPlugin, serverActionsPlugin, serverMigrationsPlugin, migrationsPlugin, flavorsPlugin, servicesPlugin,
-  hypervisorsPlugin, instanceActionsPlugin, journalPlugin] as const;
+  hypervisorsPlugin, instanceActionsPlugin, journalPlugin, auditPlugin] as const;
 
 /** JSON bodies; an empty body (some clients send a JSON content type on DELETE) parses as no body. */
 function installJsonParser(app: FastifyInstance): void {

@@ -1,8 +1,9 @@
 /**
  * Errors the `baton` client reports. Each carries the exit code the CLI ends with:
- * 1 for a failure on the server or the connection, 2 for a usage error on the command line.
+ * 1 for a failure on the server or the connection, 2 for a usage error on the command line,
+ * 3 when `baton audit` ran and found anomalies (so scripts can tell that apart from a failed request).
  */
-export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, ANOMALIES: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** The API answered with an error; `message` is Nova's fault message (or Keystone's error message). */
@@ -26,6 +27,11 @@ export class UsageError extends Error {
 /** The operation ran but did not end the way the user asked (a migration that failed, a server in ERROR). */
 export class OutcomeError extends Error {
   readonly exitCode: ExitCode = ExitCode.FAILURE;
+}
+
+/** The audit ran and found anomalies; the report itself went to stdout. */
+export class AnomaliesFound extends OutcomeError {
+  override readonly exitCode: ExitCode = ExitCode.ANOMALIES;
 }
 
 export function exitCodeOf(e: unknown): ExitCode {

@@ -7,6 +7,7 @@ import type { ConnectionSettings } from './connection-options.js';
 import { ApiError } from './client-errors.js';
 import { httpJson } from './http-transport.js';
 import { openSession, type Session } from './keystone-auth.js';
+import type { AuditReply } from '../../api/http/audit-view.js';
 import type { JournalReply, NovaFlavor, NovaMigration, NovaServer, NovaService } from './nova-types.js';
 
 export type Query = Record<string, string | number | undefined>;
@@ -123,6 +124,11 @@ export class ComputeClient {
   }
   async journal(migrationId: number): Promise<JournalReply> {
     return this.get<JournalReply>(`/baton/migrations/${migrationId}/journal`);
+  }
+
+  // Baton's audit: run a pass (POST) or read the latest (GET).
+  async audit(run: boolean): Promise<AuditReply> {
+    return run ? this.request<AuditReply>('POST', '/baton/audit') : this.get<AuditReply>('/baton/audit');
   }
 
   // Compute services (hosts)
