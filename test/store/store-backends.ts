@@ -19,6 +19,8 @@ export interface Database {
   readonly store: Store;
   /** Another independent handle (own connections) on the same database, as a second process would have. */
   another(): Promise<Store>;
+  /** SQLite: the database file, for handles opened in other threads or processes. */
+  readonly sqlitePath?: string;
   dispose(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ const sqlite: Backend = {
     const opened: Store[] = [await createSqliteStore(path)];
     return {
       store: opened[0]!,
+      sqlitePath: path,
       async another() { const s = await createSqliteStore(path); opened.push(s); return s; },
       async dispose() { for (const s of opened) await s.close(); rmSync(dir, { recursive: true, force: true }); },
     };
