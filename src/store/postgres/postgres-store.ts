@@ -59,7 +59,7 @@ export async function createPostgresStore(o: PostgresStoreOptions): Promise<Stor
   if (o.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(o.schema)) {
     throw new Error(`invalid PostgreSQL schema name "${o.schema}" for ${masked}`);
   }
-  const pool = new pg.Pool(poolConfig(o));
+  const pool = new pg.Pool(postgresPoolConfig(o));
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   // Nor may a checked-out one (the server ended a stalled transaction's session): its pending query
@@ -76,7 +76,7 @@ export async function createPostgresStore(o: PostgresStoreOptions): Promise<Stor
 }
 
 /** Session settings go in the startup packet, so every connection the pool opens (and reopens) has them. */
-function poolConfig(o: PostgresStoreOptions): pg.PoolConfig {
+export function postgresPoolConfig(o: PostgresStoreOptions): pg.PoolConfig {
   const d = POSTGRES_DEFAULTS;
   const keepAlive = o.keepAlive ?? d.keepAlive;
   const idleSec = Math.max(1, Math.round((o.keepAliveIdleMs ?? d.keepAliveIdleMs) / 1000));
