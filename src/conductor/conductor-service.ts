@@ -45,9 +45,12 @@ export class Conductor {
   readonly #reconciler: Reconciler;
   #sub: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** Only the due query is exclusive; the migrations it returns run on their own. */
   #ticking = false;
   /** When the last rescan of building and deleting instances began (clock time); null before the first. */
   #lastRescan: number | null = null;
+  /** Migrations whose tick is being applied by this conductor. */
+  readonly #inFlight = new Set<number>();
   /** Once stopped, answers to what this conductor sent are dropped: whoever takes over asks the computes again. */
   #stopped = false;
 
@@ -116,18 +119,34 @@ export class Conductor {
     for (const id of await this.#d.store.repo.activeMigrations()) await this.#applyLogged(id, { type: 'recover' });
   }
 
-  /** Fires what is due: outcome deadlines, retries, lost starts. */
+  /**
+   * Fires what is due: outcome deadlines, retries, lost starts. Each due migration runs on its own: the
+   * next tick does not wait for this one's, and skips only the migrations still in flight here, so one
+   * migration stuck on a lock (held by a frozen conductor) delays nobody else. Resolves once the
+   * migrations this tick started have settled.
+   */
   async tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
+    let due: number[];
     try {
       void this.#rescanIfDue();
-      const due = await this.#d.store.repo.dueMigrations(this.#d.clock.now(), 200);
-      await Promise.all(due.map((id) => this.#applyLogged(id, { type: 'tick' })));
+      due = await this.#d.store.repo.dueMigrations(this.#d.clock.now(), 200, [...this.#inFlight]);
     } catch (e) {
       this.#d.log(`tick failed: ${String(e)}`);
+      return;
     } finally {
       this.#ticking = false;
+    }
+    await Promise.all(due.filter((id) => !this.#inFlight.has(id)).map((id) => this.#fire(id)));
+  }
+
+  async #fire(id: number): Promise<void> {
+    this.#inFlight.add(id);
+    try {
+      await this.#applyLogged(id, { type: 'tick' });
+    } finally {
+      this.#inFlight.delete(id);
     }
   }
 

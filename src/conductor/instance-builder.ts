@@ -12,6 +12,7 @@ import { ComputeMethod } from '../rpc/compute-api.js';
 import type { RpcClient } from '../rpc/rpc-client.js';
 import { computeTopic } from '../rpc/transport.js';
 import type { Store } from '../store/store.js';
+import { ClaimConflict, lockCapacity } from './scheduling.js';
 
 export interface BuilderDeps {
   readonly store: Store;
@@ -38,30 +39,8 @@ async function exclusive(d: BuilderDeps, uuid: string, fn: () => Promise<void>):
 
 export async function buildInstance(d: BuilderDeps, uuid: string, requestedHost: string | null): Promise<void> {
   await exclusive(d, uuid, async () => {
-    const placed = await place(d, uuid, requestedHost);
+    const placed = await placeInstance(d, uuid, requestedHost);
     if (placed) await spawnOn(d, placed.inst, placed.flavor, placed.host);
-  });
-}
-
-async function place(d: BuilderDeps, uuid: string, requestedHost: string | null) {
-  return d.store.transaction(async (tx) => {
-    const inst = await tx.getInstance(uuid);
-    // Placed already: a redelivered request. If its spawn was lost, the rescan finishes it.
-    if (!inst || inst.vmState !== 'building' || inst.host !== null) return null;
-    const now = d.clock.now();
-    const flavor = await tx.getFlavor(inst.flavorId);
-    try {
-      if (!flavor) throw new BatonError('FlavorNotFound', `Flavor ${inst.flavorId} could not be found.`);
-      const usage = await tx.hostUsage();
-      const candidates = (await tx.listServices()).map((host) => ({ host, usage: usage.get(host.host) ?? ZERO_USAGE }));
-      const chosen = selectBootHost({ flavor, candidates, requestedHost, now, serviceDownTimeMs: d.serviceDownTimeMs });
-      await tx.updateInstance(uuid, { host: chosen.host.host, updatedAt: now });
-      return { inst, flavor, host: chosen.host.host };
-    } catch (e) {
-      d.log(`cannot place instance ${uuid}: ${toErrorBody(e).message}`);
-      await tx.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: now });
-      return null;
-    }
   });
 }
 
@@ -76,6 +55,42 @@ async function spawnOn(d: BuilderDeps, inst: Instance, flavor: Flavor, host: str
     d.log(`spawning ${uuid} on ${host} failed: ${toErrorBody(e).message}`);
     await d.store.repo.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: d.clock.now() });
   }
+}
+
+/** Chooses the host and records it, atomically with its capacity check; runs again when another placement or claim won the host. */
+async function placeInstance(d: BuilderDeps, uuid: string, requestedHost: string | null) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await placeInTx(d, uuid, requestedHost);
+    } catch (e) {
+      if (!(e instanceof ClaimConflict) || attempt >= 10) throw e;
+    }
+  }
+}
+
+function placeInTx(d: BuilderDeps, uuid: string, requestedHost: string | null) {
+  return d.store.transaction(async (tx) => {
+    const inst = await tx.getInstance(uuid);
+    // Placed already: a redelivered request. If its spawn was lost, the rescan finishes it.
+    if (!inst || inst.vmState !== 'building' || inst.host !== null) return null;
+    const now = d.clock.now();
+    const flavor = await tx.getFlavor(inst.flavorId);
+    try {
+      if (!flavor) throw new BatonError('FlavorNotFound', `Flavor ${inst.flavorId} could not be found.`);
+      const usage = await tx.hostUsage();
+      const candidates = (await tx.listServices()).map((host) => ({ host, usage: usage.get(host.host) ?? ZERO_USAGE }));
+      const chosen = selectBootHost({ flavor, candidates, requestedHost, now, serviceDownTimeMs: d.serviceDownTimeMs });
+      await lockCapacity(tx, chosen.host, flavor, uuid);
+      await tx.updateInstance(uuid, { host: chosen.host.host, updatedAt: now });
+      return { inst, flavor, host: chosen.host.host };
+    } catch (e) {
+      // A placement verdict ends the build; a lost race (ClaimConflict) or a database error aborts the transaction.
+      if (!(e instanceof BatonError)) throw e;
+      d.log(`cannot place instance ${uuid}: ${toErrorBody(e).message}`);
+      await tx.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: now });
+      return null;
+    }
+  });
 }
 
 export async function deleteInstance(d: BuilderDeps, uuid: string): Promise<void> {

@@ -9,9 +9,9 @@ import type { WorkflowCommand, WorkflowEvent, WorkflowState } from '../core/migr
 import { isTerminal, NO_PROGRESS } from '../core/migration-status.js';
 import type { Clock } from '../core/ports.js';
 import { nextWakeup } from '../core/workflow-steps.js';
-import { VersionConflict, type Repo, type Store } from '../store/store.js';
+import { StoreBusy, VersionConflict, type Repo, type Store } from '../store/store.js';
 import type { ConductorConfig } from './conductor-config.js';
-import { scheduleInTx } from './scheduling.js';
+import { ClaimConflict, scheduleInTx } from './scheduling.js';
 
 export type Outgoing = Extract<WorkflowCommand, { type: 'send' | 'query' }>;
 
@@ -77,7 +77,9 @@ export class WorkflowEngine {
         if (res.ended) this.#d.onTerminal?.(id, res.state);
         return res.state;
       } catch (e) {
-        if (e instanceof VersionConflict && i < 10) continue;
+        // A lost race is retried on fresh rows. A lock timeout is not: the row is held by a stalled
+        // session, so the event fails here (logged by the caller) and the deadline fires again on a later tick.
+        if (retryable(e) && i < 10) continue;
         throw e;
       }
     }
@@ -140,4 +142,8 @@ export class WorkflowEngine {
         return null;
     }
   }
+}
+
+function retryable(e: unknown): boolean {
+  return e instanceof VersionConflict || e instanceof ClaimConflict || (e instanceof StoreBusy && e.retryNow);
 }

@@ -21,6 +21,12 @@ export const DatabaseSection = closed({
   url: Type.String({ minLength: 1, default: 'sqlite:./baton-data/baton.sqlite', description: 'sqlite:PATH or postgres://user:pass@host:port/db' }),
   schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$', description: 'PostgreSQL schema (created if missing)' })),
   maxConnections: Type.Integer({ minimum: 1, default: 10, description: 'PostgreSQL pool size per process' }),
+  lockTimeoutMs: Type.Integer({ minimum: 0, default: 5000, description: 'PostgreSQL lock_timeout of every connection (0: wait forever)' }),
+  statementTimeoutMs: Type.Integer({ minimum: 0, default: 30_000, description: 'PostgreSQL statement_timeout of every connection (0: none)' }),
+  idleInTransactionTimeoutMs: Type.Integer({ minimum: 0, default: 30_000,
+    description: 'PostgreSQL idle_in_transaction_session_timeout: a session frozen mid-transaction is ended and its locks freed (0: never)' }),
+  keepAlive: Type.Boolean({ default: true, description: 'TCP keepalives on PostgreSQL connections, client and server side' }),
+  keepAliveIdleMs: Type.Integer({ minimum: 1000, default: 10_000, description: 'idle time before the first keepalive probe' }),
 }, 'the store');
 
 export const WorkflowSection = Type.Object({

@@ -27,7 +27,7 @@ export async function startApiProcess(cfg: BatonConfig, log: LogFn, opts: { noAu
   }
   const { startGraceMs, serviceDownTimeMs } = conductorConfig({ ...(cfg.conductor.startGraceMs ? { startGraceMs: cfg.conductor.startGraceMs } : {}),
     ...(cfg.conductor.serviceDownTimeMs ? { serviceDownTimeMs: cfg.conductor.serviceDownTimeMs } : {}) });
-  const store = await openStore(cfg.database);
+  const store = await openStore(cfg.database, 'baton-api');
   const opened: [string, () => Promise<unknown>][] = [['store', () => store.close()]];
   try {
     const transport = await openTransport(cfg.transport, log);

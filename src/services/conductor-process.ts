@@ -20,7 +20,7 @@ export async function startConductorProcess(cfg: BatonConfig, log: LogFn, name?:
   const me = name ?? cfg.conductor.name ?? `conductor-${hostname()}-${process.pid}`;
   const { workflow, name: _n, ...timers } = cfg.conductor;
   const config = conductorConfig({ ...timers, workflow });
-  const store = await openStore(cfg.database);
+  const store = await openStore(cfg.database, `baton-conductor ${me}`);
   const opened: [string, () => Promise<unknown>][] = [['store', () => store.close()]];
   try {
     // A new deployment gets Nova's classic flavors plus the small one the qemu test guest boots with.

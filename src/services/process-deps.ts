@@ -12,11 +12,15 @@ import { createPostgresStore } from '../store/postgres/postgres-store.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 
-export async function openStore(c: BatonConfig['database']): Promise<Store> {
+/** `applicationName` names this process's sessions in PostgreSQL's pg_stat_activity. */
+export async function openStore(c: BatonConfig['database'], applicationName?: string): Promise<Store> {
   const target = parseDatabaseUrl(c.url);
   if (typeof target === 'string') throw new Error(target);
   if (target.engine === 'sqlite') return createSqliteStore(target.path);
-  return createPostgresStore({ url: target.url, maxConnections: c.maxConnections, ...(c.schema !== undefined ? { schema: c.schema } : {}) });
+  return createPostgresStore({ url: target.url, maxConnections: c.maxConnections, lockTimeoutMs: c.lockTimeoutMs,
+    statementTimeoutMs: c.statementTimeoutMs, idleInTransactionTimeoutMs: c.idleInTransactionTimeoutMs, keepAlive: c.keepAlive,
+    keepAliveIdleMs: c.keepAliveIdleMs, ...(c.schema !== undefined ? { schema: c.schema } : {}),
+    ...(applicationName !== undefined ? { applicationName } : {}) });
 }
 
 /** Separate processes need a broker: memory:// only joins the roles of one process (`baton up`). */

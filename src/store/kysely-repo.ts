@@ -1,6 +1,7 @@
 /** The Repo contract over Kysely: the same queries serve SQLite and PostgreSQL. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AuditPass, AuditRepair } from '../core/audit-report.js';
+import { BatonError } from '../core/errors.js';
 import type { Claim, ComputeHost, Flavor, HostUsage, Instance } from '../core/model.js';
 import type { WorkflowState } from '../core/migration-state.js';
 import { NO_PROGRESS, TERMINAL_STATUSES } from '../core/migration-status.js';
@@ -9,9 +10,12 @@ import * as audit from './audit-rows.js';
 import { fromHost, fromInstance, toFlavor, toHost, toInstance, toMigration, toStep } from './row-mappers.js';
 import type { Database } from './schema.js';
 import {
-  VersionConflict, type InstanceFilter, type InstancePatch, type MigrationFilter, type MigrationRow, type MigrationUpdate,
+  VersionConflict, type BusyReason, type InstanceFilter, type InstancePatch, type MigrationFilter, type MigrationRow, type MigrationUpdate,
   type NewMigration, type Repo, type StepRow,
 } from './store.js';
+
+/** What an engine's driver error means to the store, when it means something. */
+export type DbFailure = { readonly kind: 'active-migration' } | { readonly kind: 'busy'; readonly reason: BusyReason } | null;
 
 /** Where the engines differ. */
 export interface Capabilities {
@@ -19,6 +23,8 @@ export interface Capabilities {
   readonly rowLocks: boolean;
   /** Write transactions must start with BEGIN IMMEDIATE (SQLite): several processes may share the file. */
   readonly immediateWrites?: boolean;
+  /** Reads the engine's error codes. */
+  readonly classify: (e: unknown) => DbFailure;
 }
 
 export class KyselyRepo implements Repo {
@@ -39,6 +45,12 @@ export class KyselyRepo implements Repo {
   async getService(host: string): Promise<ComputeHost | undefined> {
     const r = await this.#db.selectFrom('services').selectAll().where('host', '=', host).executeTakeFirst();
     return r && toHost(r);
+  }
+
+  async lockService(host: string): Promise<boolean> {
+    let q = this.#db.selectFrom('services').select('host').where('host', '=', host);
+    if (this.#caps.rowLocks) q = q.forUpdate();
+    return (await q.executeTakeFirst()) !== undefined;
   }
 
   async listServices(): Promise<ComputeHost[]> {
@@ -99,12 +111,21 @@ export class KyselyRepo implements Repo {
   }
 
   async insertMigration(m: NewMigration, initial: (id: number) => WorkflowState): Promise<MigrationRow> {
-    const r = await this.#db.insertInto('migrations').values({
-      uuid: m.uuid, instance_uuid: m.instanceUuid, source_compute: m.sourceCompute, dest_compute: m.destCompute, status: m.status,
-      migration_type: m.migrationType, state: '{}', version: 0, next_wakeup: m.nextWakeup, error: null, flavor_id: m.flavorId,
-      project_id: m.projectId, user_id: m.userId, created_at: m.createdAt, updated_at: m.updatedAt,
-      memory_total: 0, memory_processed: 0, memory_remaining: 0, disk_total: 0, disk_processed: 0, disk_remaining: 0,
-    }).returning('id').executeTakeFirstOrThrow();
+    let r: { id: number };
+    try {
+      r = await this.#db.insertInto('migrations').values({
+        uuid: m.uuid, instance_uuid: m.instanceUuid, source_compute: m.sourceCompute, dest_compute: m.destCompute, status: m.status,
+        migration_type: m.migrationType, state: '{}', version: 0, next_wakeup: m.nextWakeup, error: null, flavor_id: m.flavorId,
+        project_id: m.projectId, user_id: m.userId, created_at: m.createdAt, updated_at: m.updatedAt,
+        memory_total: 0, memory_processed: 0, memory_remaining: 0, disk_total: 0, disk_processed: 0, disk_remaining: 0,
+      }).returning('id').executeTakeFirstOrThrow();
+    } catch (e) {
+      if (this.#caps.classify(e)?.kind !== 'active-migration') throw e;
+      // Another request for this instance won (possibly in another API process); Nova answers 409 here.
+      throw new BatonError('InstanceInvalidState',
+        `Instance ${m.instanceUuid} in task_state migrating. Cannot live-migrate while the instance is in this state.`,
+        { instanceUuid: m.instanceUuid, attr: 'task_state', state: 'migrating' });
+    }
     const id = Number(r.id);
     const state = initial(id);
     await this.#db.updateTable('migrations').set({ state: JSON.stringify(state), version: 1 }).where('id', '=', id).execute();
@@ -150,10 +171,13 @@ export class KyselyRepo implements Repo {
     return (await q.execute()).map(toMigration);
   }
 
-  async dueMigrations(now: number, limit: number): Promise<number[]> {
-    const rows = await this.#db.selectFrom('migrations').select('id').where('next_wakeup', '<=', now)
-      .orderBy('next_wakeup').limit(limit).execute();
-    return rows.map((r) => Number(r.id));
+  async dueMigrations(now: number, limit: number, exclude: readonly number[] = []): Promise<number[]> {
+    let q = this.#db.selectFrom('migrations').select('id').where('next_wakeup', '<=', now);
+    if (exclude.length > 0) q = q.where('id', 'not in', [...exclude]);
+    q = q.orderBy('next_wakeup').orderBy('id').limit(limit);
+    // The lock lasts only this statement; it is taken to skip rows that some transaction holds right now.
+    if (this.#caps.rowLocks) q = q.forUpdate().skipLocked();
+    return (await q.execute()).map((r) => Number(r.id));
   }
 
   async activeMigrations(): Promise<number[]> {
@@ -197,22 +221,23 @@ export class KyselyRepo implements Repo {
   }
 
   async hostUsage(host?: string): Promise<Map<string, HostUsage>> {
-    let iq = this.#db.selectFrom('instances').innerJoin('flavors', 'flavors.id', 'instances.flavor_id')
-      .select((eb) => ['instances.host', eb.fn.sum<number>('flavors.vcpus').as('vcpus'), eb.fn.sum<number>('flavors.memory_mb').as('mem'),
-        eb.fn.sum<number>('flavors.disk_gb').as('disk'), eb.fn.countAll<number>().as('n')])
-      .where('instances.host', 'is not', null).groupBy('instances.host');
-    if (host !== undefined) iq = iq.where('instances.host', '=', host);
-    let cq = this.#db.selectFrom('claims')
-      .select((eb) => ['host', eb.fn.sum<number>('vcpus').as('vcpus'), eb.fn.sum<number>('memory_mb').as('mem'),
-        eb.fn.sum<number>('disk_gb').as('disk')]).groupBy('host');
-    if (host !== undefined) cq = cq.where('host', '=', host);
-    const usage = new Map<string, HostUsage>();
-    for (const r of await iq.execute()) {
-      usage.set(r.host!, { vcpus: Number(r.vcpus), memoryMb: Number(r.mem), diskGb: Number(r.disk), instances: Number(r.n) });
+    // One statement, so one snapshot: a switch-over that moves an instance onto a host and drops its claim
+    // in one commit can never be seen half done (instance not yet there, claim already gone).
+    let placed = this.#db.selectFrom('instances').innerJoin('flavors', 'flavors.id', 'instances.flavor_id')
+      .select(['instances.host as host', 'flavors.vcpus as vcpus', 'flavors.memory_mb as mem', 'flavors.disk_gb as disk'])
+      .select(sql<number>`1`.as('n')).where('instances.host', 'is not', null);
+    let claimed = this.#db.selectFrom('claims').select(['host', 'vcpus', 'memory_mb as mem', 'disk_gb as disk']).select(sql<number>`0`.as('n'));
+    if (host !== undefined) {
+      placed = placed.where('instances.host', '=', host);
+      claimed = claimed.where('host', '=', host);
     }
-    for (const r of await cq.execute()) {
-      const u = usage.get(r.host) ?? { vcpus: 0, memoryMb: 0, diskGb: 0, instances: 0 };
-      usage.set(r.host, { vcpus: u.vcpus + Number(r.vcpus), memoryMb: u.memoryMb + Number(r.mem), diskGb: u.diskGb + Number(r.disk), instances: u.instances });
+    const rows = await this.#db.selectFrom(placed.unionAll(claimed).as('u'))
+      .select((eb) => ['u.host', eb.fn.sum<number>('u.vcpus').as('vcpus'), eb.fn.sum<number>('u.mem').as('mem'),
+        eb.fn.sum<number>('u.disk').as('disk'), eb.fn.sum<number>('u.n').as('n')])
+      .groupBy('u.host').execute();
+    const usage = new Map<string, HostUsage>();
+    for (const r of rows) {
+      usage.set(r.host!, { vcpus: Number(r.vcpus), memoryMb: Number(r.mem), diskGb: Number(r.disk), instances: Number(r.n) });
     }
     return usage;
   }

@@ -2,7 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import { KyselyRepo, type Capabilities } from './kysely-repo.js';
 import type { Database } from './schema.js';
-import type { Repo, Store } from './store.js';
+import { StoreBusy, type Repo, type Store } from './store.js';
 
 export class KyselyStore implements Store {
   readonly engine: 'sqlite' | 'postgres';
@@ -17,9 +17,20 @@ export class KyselyStore implements Store {
     this.repo = new KyselyRepo(db, caps);
   }
 
-  transaction<T>(fn: (tx: Repo) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Repo) => Promise<T>): Promise<T> {
+    try {
+      return await this.#run(fn);
+    } catch (e) {
+      const f = this.#caps.classify(e);
+      if (f?.kind !== 'busy') throw e;
+      throw new StoreBusy(f.reason, `${this.engine} gave up waiting (${f.reason}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+
+  #run<T>(fn: (tx: Repo) => Promise<T>): Promise<T> {
     if (!this.#caps.immediateWrites) return this.#db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.#caps)));
-    // SQLite: take the write lock at BEGIN, so a second process waits (busy_timeout) instead of failing mid-transaction.
+    // SQLite: take the write lock at BEGIN, so a second process waits (busy_timeout) instead of failing mid-transaction,
+    // and nothing read inside can change before the commit: a read-then-write (a capacity check, then a claim) is atomic.
     return this.#db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {

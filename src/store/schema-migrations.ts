@@ -1,5 +1,6 @@
 /** Schema migrations, applied in order by Kysely's Migrator on both engines. */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { oneActiveMigrationPerInstance } from './active-migration-index.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -147,14 +148,30 @@ class InCodeProvider implements MigrationProvider {
     this.#engine = engine;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_initial': initial(this.#engine), '0002_audit': audit(this.#engine) };
+    return {
+      '0001_initial': initial(this.#engine),
+      '0002_audit': audit(this.#engine),
+      '0003_one_active_migration': oneActiveMigrationPerInstance,
+    };
   }
 }
 
-/** Brings the schema up to date; throws naming the migration that failed. */
-export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<void> {
+/** The names of every schema migration this release applies, in order. */
+export async function schemaMigrationNames(engine: Engine): Promise<string[]> {
+  return Object.keys(await new InCodeProvider(engine).getMigrations()).sort();
+}
+
+/**
+ * Brings the schema up to date; throws naming the migration that failed. On PostgreSQL, `schema` is
+ * where the bookkeeping tables live, with Baton's own: Kysely would otherwise find another deployment's
+ * bookkeeping in another schema of the same database and never create its own.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: new InCodeProvider(engine), migrationTableName: 'baton_schema_migrations',
-    migrationLockTableName: 'baton_schema_lock' });
+    migrationLockTableName: 'baton_schema_lock', ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+    // Migrations are numbered by the branch that wrote them and may land out of order (0003 before 0002);
+    // each is independent of the others' presence, so a database that ran 0003 still takes 0002 later.
+    allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -85,9 +85,43 @@ export class VersionConflict extends Error {
   }
 }
 
+export const BusyReason = {
+  /** PostgreSQL lock_timeout: a row or table stayed locked by another session for too long. */
+  LockTimeout: 'lock-timeout',
+  /** PostgreSQL statement_timeout. */
+  StatementTimeout: 'statement-timeout',
+  /** PostgreSQL chose this transaction as a deadlock victim, or a serialization failure. */
+  Deadlock: 'deadlock',
+  /** SQLite's write lock stayed taken past busy_timeout. */
+  Busy: 'busy',
+} as const;
+export type BusyReason = (typeof BusyReason)[keyof typeof BusyReason];
+
+/**
+ * Thrown by Store.transaction when the database gave up waiting: the transaction rolled back and
+ * changed nothing. A deadlock victim may retry at once; after a timeout the row is probably held by a
+ * stalled session, so the caller leaves the work for later (the next tick) rather than wait again.
+ */
+export class StoreBusy extends Error {
+  constructor(readonly reason: BusyReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  get retryNow(): boolean {
+    return this.reason === BusyReason.Deadlock;
+  }
+}
+
 export interface Repo {
   upsertService(h: ComputeHost): Promise<void>;
   getService(host: string): Promise<ComputeHost | undefined>;
+  /**
+   * Inside a transaction: locks the host's service row until the transaction ends (PostgreSQL
+   * SELECT ... FOR UPDATE), so whoever claims capacity on the host reads its usage after every earlier
+   * claim committed. Returns false when the host is unknown. SQLite serializes write transactions
+   * (BEGIN IMMEDIATE), so there it only checks that the host exists.
+   */
+  lockService(host: string): Promise<boolean>;
   listServices(): Promise<ComputeHost[]>;
   setServiceDisabled(host: string, disabled: boolean, reason: string | null): Promise<boolean>;
 
@@ -101,6 +135,11 @@ export interface Repo {
   updateInstance(uuid: string, patch: InstancePatch): Promise<void>;
   deleteInstance(uuid: string): Promise<void>;
 
+  /**
+   * The database holds at most one migration per instance in a non-terminal status (a partial unique
+   * index); a second one is refused with BatonError InstanceInvalidState (Nova's 409), whichever
+   * request, process or engine it comes from.
+   */
   insertMigration(m: NewMigration, initial: (id: number) => WorkflowState): Promise<MigrationRow>;
   /** With forUpdate, the row stays locked until the transaction ends (PostgreSQL); SQLite serializes writers anyway. */
   getMigration(id: number, opts?: { forUpdate?: boolean }): Promise<MigrationRow | undefined>;
@@ -108,8 +147,12 @@ export interface Repo {
   /** Saves when the stored version is still `expectedVersion`, else throws VersionConflict. */
   saveMigration(id: number, expectedVersion: number, u: MigrationUpdate): Promise<void>;
   listMigrations(f?: MigrationFilter): Promise<MigrationRow[]>;
-  /** Ids of migrations whose wake-up time has come, oldest first. */
-  dueMigrations(now: number, limit: number): Promise<number[]>;
+  /**
+   * Ids of migrations whose wake-up time has come, oldest first, leaving out `exclude` and (PostgreSQL)
+   * rows another transaction holds locked right now (FOR UPDATE SKIP LOCKED): a row held by a stalled
+   * conductor never takes a slot, nor delays the others.
+   */
+  dueMigrations(now: number, limit: number, exclude?: readonly number[]): Promise<number[]>;
   /** Ids of every migration not yet in a terminal status. */
   activeMigrations(): Promise<number[]>;
 
@@ -120,7 +163,7 @@ export interface Repo {
   insertClaim(c: Claim, at: number): Promise<void>;
   deleteClaim(migrationId: number): Promise<void>;
   listClaims(host?: string): Promise<Claim[]>;
-  /** Instances plus claims, per host (only hosts with any usage appear). */
+  /** Instances plus claims, per host (only hosts with any usage appear), read in one statement (one snapshot). */
   hostUsage(host?: string): Promise<Map<string, HostUsage>>;
 
   /** Replaces the latest audit pass and its anomalies; run it in a transaction so readers never see half of it. */
@@ -138,6 +181,7 @@ export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   /** Non-transactional reads and single writes. */
   readonly repo: Repo;
+  /** Runs fn in one transaction; rejects with StoreBusy when the database gave up waiting for a lock. */
   transaction<T>(fn: (tx: Repo) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

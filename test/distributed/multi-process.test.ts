@@ -12,14 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { connect } from 'amqplib';
 import { isTerminal } from '../../src/core/migration-status.js';
 import { ComputeMethod } from '../../src/rpc/compute-api.js';
 import { seedFlavors, waitFor } from '../../src/services/cluster-ops.js';
 import { createPostgresStore, dropPostgresSchema } from '../../src/store/postgres/postgres-store.js';
 import type { MigrationRow, Store } from '../../src/store/store.js';
 import { BrokerTap } from './broker-tap.js';
-import { ProcessGroup, type BatonProcess } from './process-harness.js';
+import { deleteBrokerObjects, ProcessGroup, type BatonProcess } from './process-harness.js';
 import { AMQP_URL, gate, PG_URL, requireService } from '../store/service-gate.js';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
@@ -76,7 +75,7 @@ describe('distributed: 1 api, 2 conductors, 3 computes as processes on RabbitMQ 
     await tap.close();
     await store?.close().catch(() => undefined);
     await dropPostgresSchema(PG_URL, schema).catch(() => undefined);
-    await deleteBrokerObjects(exchange).catch(() => undefined);
+    await deleteBrokerObjects(AMQP_URL, exchange, ['conductor', ...HOSTS.map((h) => `compute.${h}`)]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -233,12 +232,4 @@ async function ensureRabbitRunning(): Promise<void> {
     await run('rabbitmqctl', ['start_app'], { timeout: 60_000 }).catch(() => undefined);
     await run('rabbitmqctl', ['await_startup'], { timeout: 60_000 }).catch(() => undefined);
   }
-}
-
-async function deleteBrokerObjects(exchange: string): Promise<void> {
-  const c = await connect(AMQP_URL);
-  const ch = await c.createChannel();
-  for (const topic of ['conductor', ...HOSTS.map((h) => `compute.${h}`)]) await ch.deleteQueue(`${exchange}.${topic}`);
-  await ch.deleteExchange(exchange);
-  await c.close();
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'amqplib';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -52,10 +53,21 @@ export class BatonProcess {
     await gone;
   }
 
+  /** SIGSTOP: the process freezes where it is, its sockets and database sessions left open. */
+  freeze(): void {
+    if (!this.exited) this.child.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    if (!this.exited) this.child.kill('SIGCONT');
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 3000): Promise<void> {
     if (this.exited) return;
     const gone = once(this.child, 'exit');
+    this.thaw(); // a frozen process would hold SIGTERM pending until SIGKILL
     this.child.kill('SIGTERM');
     const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await gone;
@@ -78,5 +90,17 @@ export class ProcessGroup {
 
   tails(): string {
     return this.all.map((p) => p.tail(10)).join('\n');
+  }
+}
+
+/** Deletes a test deployment's exchange and its topic queues from the broker. */
+export async function deleteBrokerObjects(url: string, exchange: string, topics: readonly string[]): Promise<void> {
+  const c = await connect(url);
+  try {
+    const ch = await c.createChannel();
+    for (const topic of topics) await ch.deleteQueue(`${exchange}.${topic}`);
+    await ch.deleteExchange(exchange);
+  } finally {
+    await c.close();
   }
 }

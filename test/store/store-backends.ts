@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPostgresStore, dropPostgresSchema } from '../../src/store/postgres/postgres-store.js';
+import { createPostgresStore, dropPostgresSchema, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { gate, PG_URL, type Gate } from './service-gate.js';
@@ -17,10 +17,19 @@ export interface Backend {
 
 export interface Database {
   readonly store: Store;
-  /** Another independent handle (own connections) on the same database, as a second process would have. */
-  another(): Promise<Store>;
+  /**
+   * Another independent handle (own connections) on the same database, as a second process would have;
+   * PostgreSQL takes the session settings of `tuning`.
+   */
+  another(tuning?: PgTuning): Promise<Store>;
+  /** SQLite: the database file, for handles opened in other threads or processes. */
+  readonly sqlitePath?: string;
+  /** PostgreSQL: the schema this database lives in. */
+  readonly pgSchema?: string;
   dispose(): Promise<void>;
 }
+
+export type PgTuning = Omit<PostgresStoreOptions, 'url' | 'schema'>;
 
 let seq = 0;
 
@@ -33,6 +42,7 @@ const sqlite: Backend = {
     const opened: Store[] = [await createSqliteStore(path)];
     return {
       store: opened[0]!,
+      sqlitePath: path,
       async another() { const s = await createSqliteStore(path); opened.push(s); return s; },
       async dispose() { for (const s of opened) await s.close(); rmSync(dir, { recursive: true, force: true }); },
     };
@@ -55,7 +65,12 @@ function postgres(g: Gate): Backend {
       const opened: Store[] = [first];
       return {
         store: opened[0]!,
-        async another() { const s = await createPostgresStore({ url: PG_URL, schema, maxConnections: 4 }); opened.push(s); return s; },
+        pgSchema: schema,
+        async another(tuning: PgTuning = {}) {
+          const s = await createPostgresStore({ url: PG_URL, schema, maxConnections: 4, ...tuning });
+          opened.push(s);
+          return s;
+        },
         async dispose() {
           for (const s of opened) await s.close();
           await dropPostgresSchema(PG_URL, schema);

@@ -86,6 +86,12 @@ for (const backend of await backends()) {
     describe('migrations', () => {
       let ctx: Awaited<ReturnType<typeof seedPair>>;
       before(async () => { ctx = await seedPair(store.repo, 'm-inst'); });
+      /** One instance per active migration: the database allows no second one (see the admission contract). */
+      const own = async (uuid: string) => {
+        const inst = instance(uuid, 'src');
+        await store.repo.insertInstance(inst);
+        return inst;
+      };
 
       it('inserts with version 1 and the initial state naming its own id', async () => {
         const m = await insertMigration(store.repo, 'mig-a', ctx.inst, ctx.src);
@@ -100,7 +106,7 @@ for (const backend of await backends()) {
       });
 
       it('saves only on the expected version', async () => {
-        const m = await insertMigration(store.repo, 'mig-b', ctx.inst, ctx.src);
+        const m = await insertMigration(store.repo, 'mig-b', await own('m-inst-b'), ctx.src);
         const progress = { ...NO_PROGRESS, memoryTotal: 8 * 2 ** 30, memoryProcessed: 5 * 2 ** 30, memoryRemaining: 3 * 2 ** 30 };
         const u = { state: { ...m.state, status: 'queued' as const }, status: 'queued' as const, destCompute: 'dst', progress,
           nextWakeup: T0 + 100, error: null, updatedAt: T0 + 1 };
@@ -115,7 +121,7 @@ for (const backend of await backends()) {
       });
 
       it('lists with filters, newest first, pages by id and finds due and active ones', async () => {
-        const c = await insertMigration(store.repo, 'mig-c', ctx.inst, ctx.src, 'dst', { nextWakeup: T0 - 10, projectId: 'pc' });
+        const c = await insertMigration(store.repo, 'mig-c', await own('m-inst-c'), ctx.src, 'dst', { nextWakeup: T0 - 10, projectId: 'pc' });
         const d = await insertMigration(store.repo, 'mig-d', ctx.inst, ctx.src, null, { nextWakeup: T0 - 20, status: 'completed' });
         const ids = (await store.repo.listMigrations()).map((m) => m.id);
         assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
@@ -131,7 +137,7 @@ for (const backend of await backends()) {
       });
 
       it('journals steps once per attempt and marks them', async () => {
-        const m = await insertMigration(store.repo, 'mig-e', ctx.inst, ctx.src);
+        const m = await insertMigration(store.repo, 'mig-e', await own('m-inst-e'), ctx.src);
         const step = { migrationId: m.id, step: 'pre_live_migration', attempt: 1, host: 'dst', status: 'sent' as const, sentAt: T0,
           ackedAt: null, doneAt: null, failedAt: null, error: null };
         await store.repo.insertStep(step);

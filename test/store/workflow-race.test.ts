@@ -6,32 +6,15 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { conductorConfig } from '../../src/conductor/conductor-config.js';
-import { WorkflowEngine, type Outgoing } from '../../src/conductor/workflow-engine.js';
+import type { WorkflowEngine } from '../../src/conductor/workflow-engine.js';
 import type { WorkflowEvent } from '../../src/core/migration-state.js';
 import { VersionConflict, type MigrationRow, type Repo, type Store } from '../../src/store/store.js';
+import { answers, recordingEngine as engine, type Sent } from './engine-fixtures.js';
 import { backends, type Database } from './store-backends.js';
 import { requireService } from './service-gate.js';
 import { host, insertMigration, instance, SMALL, T0 } from './store-fixtures.js';
 
-const config = conductorConfig();
-const clock = { now: () => T0 + 1000, sleep: async () => undefined };
 const MIGRATIONS = 8;
-
-interface Sent { readonly engine: string; readonly migrationId: number; readonly cmd: Outgoing }
-
-function engine(name: string, store: Store, sent: Sent[]): WorkflowEngine {
-  return new WorkflowEngine({ store, clock, config, dispatch: (migrationId, cmds) => {
-    for (const cmd of cmds) sent.push({ engine: name, migrationId, cmd });
-  } });
-}
-
-/** What a healthy compute answers to a command: the outcome of a call, or an ack then the outcome of an lcall. */
-function answers(c: Outgoing): WorkflowEvent[] {
-  if (c.type === 'query') return [{ type: 'status', step: c.step, attempt: c.attempt, state: 'done', result: {} }];
-  const done: WorkflowEvent = { type: 'done', step: c.step, attempt: c.attempt, result: { host: c.host } };
-  return c.kind === 'call' ? [done] : [{ type: 'acked', step: c.step, attempt: c.attempt }, done];
-}
 
 /** Delivers every event to both engines at once, the way a redelivered message reaches two conductors. */
 async function drive(engines: readonly WorkflowEngine[], sent: Sent[], id: number): Promise<void> {

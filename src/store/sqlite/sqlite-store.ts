@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import { migrateToLatest } from '../schema-migrations.js';
+import { classifySqliteError } from './sqlite-errors.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Store } from '../store.js';
 
@@ -23,5 +24,5 @@ export async function createSqliteStore(path: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  return new KyselyStore(db, 'sqlite', { rowLocks: false, immediateWrites: true });
+  return new KyselyStore(db, 'sqlite', { rowLocks: false, immediateWrites: true, classify: classifySqliteError });
 }
