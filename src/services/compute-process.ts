@@ -1,7 +1,7 @@
 /**
  * Composition root of one `baton compute --host NAME --driver fake|qemu` process: the broker and one compute agent with
  * its driver and its step journal. A compute never opens the store. Everything it keeps lives in its state dir
- * (compute.stateDir, default <tmpdir>/baton-compute/<host>): the journal, the fake driver's registry, and (unless
+ * (<compute.stateDir>/<host>, default <tmpdir>/baton-compute/<host>): the journal, the fake driver's registry, and (unless
  * compute.qemu.stateDir says otherwise) the qemu driver's instances. The fake driver migrates over the TCP fabric
  * (listening on compute.hostIp), so guests move between compute processes.
  */
@@ -29,9 +29,12 @@ export interface ComputeProcess {
   stop(): Promise<void>;
 }
 
-/** The host's state dir: compute.stateDir, else one per host under the system's temp dir. */
+/**
+ * The host's state dir: <compute.stateDir>/<host>, by default under <tmpdir>/baton-compute. One config can
+ * serve every compute of a machine, and two deployments that reuse host names set different roots.
+ */
 export function computeStateDir(cfg: BatonConfig, host: string): string {
-  return resolve(cfg.compute.stateDir ?? join(tmpdir(), 'baton-compute', host));
+  return join(resolve(cfg.compute.stateDir ?? join(tmpdir(), 'baton-compute')), host);
 }
 
 export async function startComputeProcess(cfg: BatonConfig, host: string, driverKind: string, log: LogFn): Promise<ComputeProcess> {
