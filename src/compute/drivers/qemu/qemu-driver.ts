@@ -120,10 +120,11 @@ export class QemuDriver implements HypervisorDriver {
   async #outgoing(inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
     const f = await sourceFacts(inst);
     const uuid = req.guest.uuid;
-    if (f.marker?.migrationId === req.migrationId && f.marker.issued) {
+    // The marker is written before `migrate` is sent: an active or completed copy under it is this migration's.
+    if (f.marker?.migrationId === req.migrationId) {
       if (f.runState === 'postmigrate' || f.status === 'completed') return resultOf(f.info, inst.postcopyStarted);
       if (ACTIVE_STATUSES.has(f.status)) return followAdopted(this.config, inst, rec, req, f.marker, onProgress);
-      if (f.status === 'failed' || f.status === 'cancelled') return this.#endedWithout(inst, req, f);
+      if (f.marker.issued && (f.status === 'failed' || f.status === 'cancelled')) return this.#endedWithout(inst, req, f);
     }
     if (ACTIVE_STATUSES.has(f.status)) throw invalidState(uuid, `is migrating (migration ${f.marker?.migrationId ?? 'unknown'})`);
     if (f.runState !== 'running' && f.runState !== 'paused') throw invalidState(uuid, `is ${f.runState}, not running`);
