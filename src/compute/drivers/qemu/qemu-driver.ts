@@ -111,25 +111,32 @@ export class QemuDriver implements HypervisorDriver {
       migrationId: req.migrationId, promise: Promise.resolve({ downtimeMs: 0, totalTimeMs: 0, postcopy: false }), settled: false,
       abortRequested: false, forceRequested: false, cancel: null, force: null,
     };
-    rec.promise = this.#lock.run(req.guest.uuid, () => this.#outgoing(inst, rec, req, onProgress)).finally(() => { rec.settled = true; });
+    // Decided under the guest's lock; the copy itself runs outside it, so that destroy or rollback is not held up.
+    rec.promise = this.#lock.run(req.guest.uuid, () => this.#outgoing(inst, rec, req, onProgress)).then((run) => run())
+      .finally(() => { rec.settled = true; });
     rec.promise.catch(() => undefined);
     inst.outgoing = rec;
     return rec.promise;
   }
 
-  async #outgoing(inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+  /** What migrate() does, decided from QEMU's facts: report, follow, refuse, or start the copy. */
+  async #outgoing(inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<() => Promise<MigrateResult>> {
     const f = await sourceFacts(inst);
     const uuid = req.guest.uuid;
     // The marker is written before `migrate` is sent: an active or completed copy under it is this migration's.
     if (f.marker?.migrationId === req.migrationId) {
-      if (f.runState === 'postmigrate' || f.status === 'completed') return resultOf(f.info, inst.postcopyStarted);
-      if (ACTIVE_STATUSES.has(f.status)) return followAdopted(this.config, inst, rec, req, f.marker, onProgress);
-      if (f.marker.issued && (f.status === 'failed' || f.status === 'cancelled')) return this.#endedWithout(inst, req, f);
+      const marker = f.marker;
+      if (f.runState === 'postmigrate' || f.status === 'completed') {
+        const result = resultOf(f.info, inst.postcopyStarted);
+        return async () => result;
+      }
+      if (ACTIVE_STATUSES.has(f.status)) return () => followAdopted(this.config, inst, rec, req, marker, onProgress);
+      if (marker.issued && (f.status === 'failed' || f.status === 'cancelled')) return () => this.#endedWithout(inst, req, f);
     }
     if (ACTIVE_STATUSES.has(f.status)) throw invalidState(uuid, `is migrating (migration ${f.marker?.migrationId ?? 'unknown'})`);
     if (f.runState !== 'running' && f.runState !== 'paused') throw invalidState(uuid, `is ${f.runState}, not running`);
     if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${uuid} cancelled`, { uuid });
-    return runOutgoing(this.config, inst, rec, req, onProgress);
+    return () => runOutgoing(this.config, inst, rec, req, onProgress);
   }
 
   /** This migration's copy ended while no agent followed it: the guest must run here, and the outcome is QEMU's. */
