@@ -14,7 +14,7 @@ import { MigrationMonitor, type MonitorOutcome } from './migration-monitor.js';
 import { downtimeSteps } from './monitor-policy.js';
 import type { ResolvedQemuConfig } from './qemu-config.js';
 import type { OutgoingRecord, QemuInstance } from './qemu-instance.js';
-import { ACTIVE_STATUSES, POSTCOPY_STATUSES, resultOf, sourceFacts, switchedOver, switchOverEvidence } from './source-facts.js';
+import { ACTIVE_STATUSES, POSTCOPY_STATUSES, resultOf, sourceFacts, switchedOver, switchOverEvidence, type SourceFacts } from './source-facts.js';
 
 const MIB = 1024 * 1024;
 /** QEMU has no "unlimited" bandwidth; libvirt passes a huge value the same way. */
@@ -26,6 +26,41 @@ export function checkMigrationUri(uri: unknown): string {
     throw new BatonError('InvalidRequest', `invalid migration uri ${JSON.stringify(uri)}`, { field: 'incoming.uri' });
   }
   return uri;
+}
+
+/**
+ * What migrate() does, decided from QEMU's facts under the guest's lock: report a completion, follow a copy
+ * a previous agent started, report how it ended, refuse, or start the copy. The returned work runs outside
+ * the lock.
+ */
+export async function planOutgoing(
+  cfg: ResolvedQemuConfig, inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, onProgress: (p: Progress) => void,
+): Promise<() => Promise<MigrateResult>> {
+  const f = await sourceFacts(inst);
+  const uuid = req.guest.uuid;
+  // The marker is written before `migrate` is sent: an active or completed copy under it is this migration's.
+  if (f.marker?.migrationId === req.migrationId) {
+    const marker = f.marker;
+    if (f.runState === 'postmigrate' || f.status === 'completed') {
+      const result = resultOf(f.info, inst.postcopyStarted);
+      return async () => result;
+    }
+    if (ACTIVE_STATUSES.has(f.status)) return () => follow(cfg, inst, rec, req, monitorFor(cfg, inst, rec, marker.postcopy, onProgress));
+    if (marker.issued && (f.status === 'failed' || f.status === 'cancelled')) return () => endedUnwatched(cfg, inst, req, f);
+  }
+  const fields = { uuid, host: cfg.host };
+  if (ACTIVE_STATUSES.has(f.status)) throw new BatonError('InstanceInvalidState', `instance ${uuid} is migrating (migration ${f.marker?.migrationId ?? 'unknown'})`, fields);
+  if (f.runState !== 'running' && f.runState !== 'paused') throw new BatonError('InstanceInvalidState', `instance ${uuid} is ${f.runState}, not running`, fields);
+  if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${uuid} cancelled`, fields);
+  return () => runOutgoing(cfg, inst, rec, req, onProgress);
+}
+
+/** This migration's copy ended while no agent followed it: the guest must run here, and the outcome is QEMU's. */
+async function endedUnwatched(cfg: ResolvedQemuConfig, inst: QemuInstance, req: MigrateRequest, f: SourceFacts): Promise<never> {
+  await resumeSource(cfg.host, inst);
+  const fields = { uuid: req.guest.uuid, migrationId: req.migrationId, host: cfg.host };
+  if (f.status === 'cancelled') throw new BatonError('MigrationCancelled', `live migration of ${req.guest.uuid} was cancelled`, fields);
+  throw new BatonError('MigrationError', `live migration of ${req.guest.uuid} failed: ${f.info?.['error-desc'] ?? 'QEMU reports failed'}`, fields);
 }
 
 export async function runOutgoing(
@@ -54,13 +89,6 @@ export async function runOutgoing(
   // From here QEMU's migrate status is this migration's, even for a guest that arrived here by migration.
   await writeMarker(inst.paths.outgoingMarker, { ...marker, issued: true });
   return follow(cfg, inst, rec, req, monitor);
-}
-
-/** Follows an outgoing migration that QEMU is running for a previous agent (adopted), to its end. */
-export function followAdopted(
-  cfg: ResolvedQemuConfig, inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, marker: OutgoingMarker, onProgress: (p: Progress) => void,
-): Promise<MigrateResult> {
-  return follow(cfg, inst, rec, req, monitorFor(cfg, inst, rec, marker.postcopy, onProgress));
 }
 
 function monitorFor(cfg: ResolvedQemuConfig, inst: QemuInstance, rec: OutgoingRecord, postcopy: boolean, onProgress: (p: Progress) => void): MigrationMonitor {

@@ -20,9 +20,9 @@ import { resolveQemuConfig, type QemuDriverConfig, type ResolvedQemuConfig } fro
 import { instancePaths, QemuInstance, type OutgoingRecord } from './qemu-instance.js';
 import { startIncoming, waitIncomingDone } from './incoming-migration.js';
 import { removeMarker } from './migration-markers.js';
-import { cancelAdopted, followAdopted, resumeSource, runOutgoing } from './outgoing-migration.js';
+import { cancelAdopted, planOutgoing, resumeSource } from './outgoing-migration.js';
 import { toGuestState } from './guest-state.js';
-import { ACTIVE_STATUSES, resultOf, sourceFacts, type SourceFacts } from './source-facts.js';
+import { ACTIVE_STATUSES, sourceFacts } from './source-facts.js';
 
 export class QemuDriver implements HypervisorDriver {
   readonly type = 'qemu';
@@ -112,39 +112,11 @@ export class QemuDriver implements HypervisorDriver {
       abortRequested: false, forceRequested: false, cancel: null, force: null,
     };
     // Decided under the guest's lock; the copy itself runs outside it, so that destroy or rollback is not held up.
-    rec.promise = this.#lock.run(req.guest.uuid, () => this.#outgoing(inst, rec, req, onProgress)).then((run) => run())
+    rec.promise = this.#lock.run(req.guest.uuid, () => planOutgoing(this.config, inst, rec, req, onProgress)).then((run) => run())
       .finally(() => { rec.settled = true; });
     rec.promise.catch(() => undefined);
     inst.outgoing = rec;
     return rec.promise;
-  }
-
-  /** What migrate() does, decided from QEMU's facts: report, follow, refuse, or start the copy. */
-  async #outgoing(inst: QemuInstance, rec: OutgoingRecord, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<() => Promise<MigrateResult>> {
-    const f = await sourceFacts(inst);
-    const uuid = req.guest.uuid;
-    // The marker is written before `migrate` is sent: an active or completed copy under it is this migration's.
-    if (f.marker?.migrationId === req.migrationId) {
-      const marker = f.marker;
-      if (f.runState === 'postmigrate' || f.status === 'completed') {
-        const result = resultOf(f.info, inst.postcopyStarted);
-        return async () => result;
-      }
-      if (ACTIVE_STATUSES.has(f.status)) return () => followAdopted(this.config, inst, rec, req, marker, onProgress);
-      if (marker.issued && (f.status === 'failed' || f.status === 'cancelled')) return () => this.#endedWithout(inst, req, f);
-    }
-    if (ACTIVE_STATUSES.has(f.status)) throw invalidState(uuid, `is migrating (migration ${f.marker?.migrationId ?? 'unknown'})`);
-    if (f.runState !== 'running' && f.runState !== 'paused') throw invalidState(uuid, `is ${f.runState}, not running`);
-    if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${uuid} cancelled`, { uuid });
-    return () => runOutgoing(this.config, inst, rec, req, onProgress);
-  }
-
-  /** This migration's copy ended while no agent followed it: the guest must run here, and the outcome is QEMU's. */
-  async #endedWithout(inst: QemuInstance, req: MigrateRequest, f: SourceFacts): Promise<never> {
-    await resumeSource(this.config.host, inst);
-    const fields = { uuid: req.guest.uuid, migrationId: req.migrationId, host: this.config.host };
-    if (f.status === 'cancelled') throw new BatonError('MigrationCancelled', `live migration of ${req.guest.uuid} was cancelled`, fields);
-    throw new BatonError('MigrationError', `live migration of ${req.guest.uuid} failed: ${f.info?.['error-desc'] ?? 'QEMU reports failed'}`, fields);
   }
 
   /** Cancels the outgoing migration, whether this driver follows it or QEMU runs it for a previous agent. */
