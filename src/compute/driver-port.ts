@@ -1,7 +1,10 @@
 /**
  * HypervisorDriver: what a compute agent needs from a hypervisor. The driver's own registry of guests
  * is the ground truth of what runs on this host; the store only records what the conductor decided.
- * Every method is safe to call twice for the same guest (the agent dedupes, drivers tolerate repeats).
+ * Every method is safe to call twice for the same guest (the agent dedupes, drivers tolerate repeats),
+ * and every decision is taken from the hypervisor's facts, not from memory: a driver built after an agent
+ * restart (on the same state) decides as the one before it would have. test/compute/driver-contract.test.ts
+ * holds every driver to this.
  */
 import type { Progress } from '../core/migration-state.js';
 
@@ -80,20 +83,29 @@ export interface HypervisorDriver {
   /**
    * Source: stream the guest to the destination, reporting progress, and resolve once the guest runs
    * there (the source is then in POSTMIGRATE). Rejects with MigrationCancelled after abortMigration,
-   * or MigrationError on any other failure, leaving the source guest running.
+   * or MigrationError on any other failure, leaving the source guest running. Called again for the same
+   * migration (a redelivery, or a re-run after an agent restart) it joins the copy in flight, or answers
+   * how the copy ended as the hypervisor shows it; it never starts a second copy of one migration.
    */
   migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult>;
-  /** Source: cancel a running migration; migrate() then rejects with MigrationCancelled. */
+  /** Source: cancel a running migration; migrate() then rejects with MigrationCancelled. No-op when none runs. */
   abortMigration(uuid: string): Promise<void>;
-  /** Source: finish now (post-copy when allowed, else pause the guest so the copy converges). */
+  /** Source: finish now (post-copy when allowed, else pause the guest so the copy converges). No-op when none runs. */
   forceComplete(uuid: string): Promise<void>;
   /** post_live_migration_at_source: remove the stopped source copy. */
   cleanupSource(uuid: string): Promise<void>;
   /** post_live_migration_at_destination: make sure the guest runs here. */
   finishIncoming(uuid: string): Promise<void>;
-  /** rollback_live_migration_at_destination: remove the incoming guest and its files. */
+  /**
+   * rollback_live_migration_at_destination: remove the incoming guest and its files. A guest that arrived
+   * (it runs, or is paused, here) is the only running copy: refused with MigrationSwitchedOver.
+   */
   rollbackDestination(uuid: string): Promise<void>;
-  /** rollback_live_migration_at_source: make sure the guest runs here again. */
+  /**
+   * rollback_live_migration_at_source: cancel a copy still running and make sure the guest runs here again.
+   * A guest whose state moved to the destination (POSTMIGRATE, the copy completed, post-copy started) is
+   * never resumed: refused with MigrationSwitchedOver (fields host, uuid, evidence).
+   */
   rollbackSource(uuid: string): Promise<void>;
   close(): Promise<void>;
 }

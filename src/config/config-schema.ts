@@ -57,6 +57,9 @@ export const ConductorSection = closed({
 
 export const ComputeSection = closed({
   hostIp: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address reported for this host' }),
+  stateDir: Type.Optional(Type.String({ minLength: 1,
+    description: 'root of the hosts\' state dirs: <stateDir>/<host> holds the step journal and driver state (default <tmpdir>/baton-compute)' })),
+  journalTtlMs: ms(86_400_000, 'finished step journal entries older than this are pruned'),
   reportIntervalMs: ms(10_000, 'heartbeat interval'),
   progressIntervalMs: ms(1_000, 'shortest gap between two progress reports'),
   ratios: Type.Object({

@@ -52,7 +52,8 @@ describe('distributed: 1 api, 2 conductors, 3 computes as processes on RabbitMQ 
       transport: { url: AMQP_URL, exchange },
       database: { url: PG_URL, schema, maxConnections: 4 },
       conductor: { tickMs: 200, startGraceMs: 3000, workflow: { retryBackoffMs: 500 } },
-      compute: { reportIntervalMs: 1000 },
+      // Journals and registries of this run only: host names repeat between runs, migration ids restart at 1.
+      compute: { reportIntervalMs: 1000, stateDir: join(dir, 'compute') },
       api: { host: '127.0.0.1', port: 0, auth: { users: [{ name: 'admin', password: 'e2e-pw', project: 'admin', roles: ['admin'] }] } },
     }));
     await run('rabbitmqctl', ['-q', 'trace_on'], { timeout: 30_000 });

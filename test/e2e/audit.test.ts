@@ -31,7 +31,7 @@ async function agentWithLostReports(f: Fixture, host: string): Promise<ComputeAg
     serve: (t, h) => bus.serve(t, h), request: (t, m, ms) => bus.request(t, m, ms), close: () => bus.close(),
     publish: async (t, m) => (m.method === ConductorMethod.STEP_RESULT ? undefined : bus.publish(t, m)),
   };
-  const agent = new ComputeAgent({ host, hostIp: '127.0.0.1', driver: f.fake(host), transport: lossy,
+  const agent = new ComputeAgent({ host, hostIp: '127.0.0.1', driver: f.fake(host), transport: lossy, journal: f.cluster.journals.get(host)!,
     clock: { now: () => Date.now(), sleep: async () => undefined }, ratios: { cpu: 16, ram: 1.5, disk: 1 }, reportIntervalMs: 60_000,
     progressIntervalMs: 1_000 });
   await agent.start();
@@ -188,6 +188,7 @@ describe('audit passes the conductor starts itself', () => {
     await old.stop();
     await new Promise((r) => setTimeout(r, 5));
     const agent = new ComputeAgent({ host: 'host-a', hostIp: '127.0.0.1', driver: f.fake('host-a'), transport: f.cluster.bus.transport(),
+      journal: f.cluster.journals.get('host-a')!,
       clock: { now: () => Date.now(), sleep: async () => undefined }, ratios: { cpu: 16, ram: 1.5, disk: 1 }, reportIntervalMs: 60_000,
       progressIntervalMs: 1_000 });
     await agent.start();

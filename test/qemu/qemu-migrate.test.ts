@@ -36,7 +36,7 @@ async function finishAndVerify(h: Hosts, spec: GuestSpec): Promise<void> {
   const srcLog = readSerial(h.a.serialLog(spec.uuid));
   assert.equal(srcLog.boots, 1);
   const srcLast = srcLog.counters.at(-1)!;
-  await assert.rejects(h.a.rollbackSource(spec.uuid), { code: 'InstanceInvalidState' }, 'no split brain after switch-over');
+  await assert.rejects(h.a.rollbackSource(spec.uuid), { code: 'MigrationSwitchedOver' }, 'no split brain after switch-over');
   await h.a.cleanupSource(spec.uuid);
   await h.a.cleanupSource(spec.uuid); // idempotent
   await h.b.finishIncoming(spec.uuid);
@@ -62,7 +62,7 @@ test('idle guest migrates; destination continues the counter; source QEMU is gon
     assert.ok(result.totalTimeMs >= 0 && result.downtimeMs >= 0);
     // A rollback that arrives after the switch-over (the source died before reporting it) must not destroy
     // the only running copy.
-    await assert.rejects(h.b.rollbackDestination(spec.uuid), /refusing to destroy .*the guest runs here/);
+    await assert.rejects(h.b.rollbackDestination(spec.uuid), { code: 'MigrationSwitchedOver', message: /refusing to destroy .*the guest arrived and runs here/ });
     assert.equal(h.b.pids().length, 1, 'the destination QEMU still runs');
     await finishAndVerify(h, spec);
   } finally {

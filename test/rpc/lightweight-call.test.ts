@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ComputeAgent } from '../../src/compute/compute-agent.js';
 import { FakeDriver } from '../../src/compute/drivers/fake/fake-driver.js';
 import { InMemoryFabric } from '../../src/compute/drivers/fake/fake-fabric.js';
+import { openSqliteStepJournal } from '../../src/compute/sqlite-step-journal.js';
 import { BatonError } from '../../src/core/errors.js';
 import { Step } from '../../src/core/migration-steps.js';
 import { RpcClient } from '../../src/rpc/rpc-client.js';
@@ -15,7 +16,8 @@ import { waitFor } from '../../src/services/cluster-ops.js';
 const bus = new InProcessBus();
 const received: Envelope[] = [];
 const driver = new FakeDriver({ host: 'h1', clock: new SimClock(), fabric: new InMemoryFabric() });
-const agent = new ComputeAgent({ host: 'h1', hostIp: '127.0.0.1', driver, transport: bus.transport(), clock: new SimClock(),
+const journal = openSqliteStepJournal(':memory:');
+const agent = new ComputeAgent({ host: 'h1', hostIp: '127.0.0.1', driver, transport: bus.transport(), clock: new SimClock(), journal,
   ratios: { cpu: 1, ram: 1, disk: 1 }, reportIntervalMs: 60_000, progressIntervalMs: 1000 });
 const rpc = new RpcClient(bus.transport(), { role: 'conductor', host: 'test' });
 const instance = { uuid: 'g1', name: 'g1', flavor: { id: '1', name: 'tiny', vcpus: 1, memoryMb: 64, diskGb: 0 } };
@@ -26,7 +28,7 @@ before(async () => {
   await agent.start();
   await driver.spawn({ uuid: 'g1', name: 'g1', vcpus: 1, memoryMb: 64, diskGb: 0, imageRef: 'x' });
 });
-after(async () => agent.stop());
+after(async () => { await agent.stop(); journal.close(); });
 
 test('a lightweight call returns on acknowledgement while the handler is still blocked, and the result arrives later as an event', async () => {
   const release = driver.faults.hang('rollbackSource');

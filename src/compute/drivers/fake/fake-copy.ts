@@ -29,6 +29,8 @@ export interface CopyContext {
   readonly req: MigrateRequest;
   readonly stream: MigrationStream;
   readonly onProgress: (p: Progress) => void;
+  /** Called when the source stops for good and hands its last state over, before the destination confirms. */
+  readonly switchOver: () => void;
 }
 
 function mibToBytes(mib: number): number {
@@ -96,6 +98,8 @@ function progress(c: CopyContext, total: number, processed: number, remainingMib
 /** The guest counts as migrated only once the destination confirmed it runs it. */
 async function handOver(c: CopyContext, downtimeMs: number, start: number, postcopy: boolean): Promise<MigrateResult> {
   await c.clock.sleep(downtimeMs);
+  if (c.flags.aborted) throw new BatonError('MigrationCancelled', `migration of ${c.req.guest.uuid} cancelled by request`);
+  c.switchOver();
   await c.stream.finish({ uuid: c.req.guest.uuid, counter: 0 });
   return { downtimeMs, totalTimeMs: c.clock.now() - start, postcopy };
 }

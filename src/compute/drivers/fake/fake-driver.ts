@@ -1,6 +1,7 @@
 /**
  * The fake hypervisor: a deterministic pre-copy simulation driven by an injectable clock.
- * Its registry of guests is the ground truth of what runs on this host.
+ * Its registry of guests is the ground truth of what runs on this host, and every decision (may this
+ * guest be resumed, removed, migrated again) is taken from it, as the qemu driver takes them from QEMU.
  */
 import { BatonError } from '../../../core/errors.js';
 import type { Progress } from '../../../core/migration-state.js';
@@ -12,7 +13,7 @@ import {
 } from '../../driver-port.js';
 import { FaultPlan } from './fault-plan.js';
 import type { MigrationFabric, MigrationStream } from './fake-fabric.js';
-import { loadRegistry, saveRegistry } from './fake-registry-file.js';
+import { loadRegistry, saveRegistry, type MigratedRecord } from './fake-registry-file.js';
 
 export interface FakeMigrationPolicy {
   readonly dirtyRateMibs: number;
@@ -43,7 +44,10 @@ export interface FakeDriverConfig {
   readonly resources?: Partial<HostResources>;
   readonly policy?: Partial<FakeMigrationPolicy>;
   readonly faults?: FaultPlan;
-  /** A JSON file that keeps the guest list across restarts; none keeps it in memory only. */
+  /**
+   * A JSON file that keeps the guest list across restarts (of the agent, or of the process with SIGKILL);
+   * none keeps it in memory only.
+   */
   readonly statePath?: string;
 }
 
@@ -53,6 +57,10 @@ interface Guest {
   aborted: boolean;
   forced: boolean;
   incomingUri: string | null;
+  /** The copy streaming out of here right now. */
+  copy: { readonly migrationId: number; readonly promise: Promise<MigrateResult> } | null;
+  /** The migration that moved this guest to its destination (state POSTMIGRATE), and its result. */
+  migrated: MigratedRecord | null;
 }
 
 export class FakeDriver implements HypervisorDriver {
@@ -68,12 +76,15 @@ export class FakeDriver implements HypervisorDriver {
     this.#resources = { ...DEFAULT_FAKE_RESOURCES, ...cfg.resources };
     this.policy = { ...DEFAULT_FAKE_POLICY, ...cfg.policy };
     this.faults = cfg.faults ?? new FaultPlan();
-    if (cfg.statePath) for (const g of loadRegistry(cfg.statePath)) this.#guests.set(g.spec.uuid, newGuest(g.spec, g.state));
+    if (cfg.statePath) {
+      for (const g of loadRegistry(cfg.statePath)) this.#guests.set(g.spec.uuid, { ...newGuest(g.spec, g.state), migrated: g.migrated ?? null });
+    }
   }
 
   /** Writes the registry out after each change, when it has a file. */
   #persist(): void {
-    if (this.#cfg.statePath) saveRegistry(this.#cfg.statePath, [...this.#guests.values()].map((g) => ({ spec: g.spec, state: g.state })));
+    if (!this.#cfg.statePath) return;
+    saveRegistry(this.#cfg.statePath, [...this.#guests.values()].map((g) => ({ spec: g.spec, state: g.state, ...(g.migrated ? { migrated: g.migrated } : {}) })));
   }
 
   async hostResources(): Promise<HostResources> {
@@ -140,40 +151,67 @@ export class FakeDriver implements HypervisorDriver {
     return { uri };
   }
 
-  async migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
-    const g = this.#require(req.guest.uuid);
-    if (g.state === GuestState.POSTMIGRATE) return { downtimeMs: 0, totalTimeMs: 0, postcopy: false };
+  /**
+   * Starts the copy, or for a migration already known here joins the copy in flight, or reports the
+   * completion the registry shows (the guest is POSTMIGRATE): a re-run after an agent restart.
+   */
+  migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
+    const g = this.#guests.get(req.guest.uuid);
+    if (!g) return Promise.reject(notFound(req.guest.uuid, this.#cfg.host));
+    if (g.copy?.migrationId === req.migrationId) return g.copy.promise;
+    if (g.state === GuestState.POSTMIGRATE) {
+      if (g.migrated && g.migrated.migrationId !== req.migrationId) {
+        return Promise.reject(new BatonError('InstanceInvalidState', `guest ${req.guest.uuid} left ${this.#cfg.host} with migration ${g.migrated.migrationId}`,
+          { uuid: req.guest.uuid, host: this.#cfg.host }));
+      }
+      return Promise.resolve(g.migrated?.result ?? { downtimeMs: 0, totalTimeMs: 0, postcopy: false });
+    }
     if (g.state !== GuestState.RUNNING && g.state !== GuestState.PAUSED) {
-      throw new BatonError('MigrationError', `guest ${req.guest.uuid} is ${g.state}; cannot start a migration`);
+      return Promise.reject(new BatonError('MigrationError', `guest ${req.guest.uuid} is ${g.state}; cannot start a migration`));
     }
     g.state = GuestState.MIGRATING;
     g.aborted = false;
     g.forced = false;
+    this.#persist();
+    const promise = this.#copy(g, req, onProgress).finally(() => { if (g.copy?.promise === promise) g.copy = null; });
+    g.copy = { migrationId: req.migrationId, promise };
+    return promise;
+  }
+
+  async #copy(g: Guest, req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
     let stream: MigrationStream | null = null;
+    let result: MigrateResult;
     try {
       stream = await this.#cfg.fabric.open(req.incoming.uri);
-      const result = await copyGuest({ clock: this.#cfg.clock, policy: this.policy, faults: this.faults, flags: g, req, stream, onProgress });
-      g.state = GuestState.POSTMIGRATE;
-      this.#persist();
-      return result;
+      const switchOver = (): void => {
+        // As QEMU's source: stopped for good once it hands the last state over. Recorded before the
+        // destination confirms, so that a crash in between can never leave two running copies.
+        g.state = GuestState.POSTMIGRATE;
+        this.#persist();
+      };
+      result = await copyGuest({ clock: this.#cfg.clock, policy: this.policy, faults: this.faults, flags: g, req, stream, onProgress, switchOver });
     } catch (e) {
-      if (g.state === GuestState.MIGRATING) g.state = GuestState.RUNNING;
+      // The destination did not take the guest: it runs here as before.
+      if (g.state === GuestState.MIGRATING || g.state === GuestState.POSTMIGRATE) g.state = GuestState.RUNNING;
+      this.#persist();
       throw e;
     } finally {
       stream?.close();
     }
+    g.migrated = { migrationId: req.migrationId, result };
+    this.#persist();
+    return result;
   }
 
+  /** Cancels the copy in flight, if any; migrate() then rejects with MigrationCancelled. */
   async abortMigration(uuid: string): Promise<void> {
     const g = this.#require(uuid);
-    if (g.state !== GuestState.MIGRATING) throw new BatonError('InvalidMigrationState', `no migration of ${uuid} is running on ${this.#cfg.host}`);
-    g.aborted = true;
+    if (g.copy) g.aborted = true;
   }
 
   async forceComplete(uuid: string): Promise<void> {
     const g = this.#require(uuid);
-    if (g.state !== GuestState.MIGRATING) throw new BatonError('InvalidMigrationState', `no migration of ${uuid} is running on ${this.#cfg.host}`);
-    g.forced = true;
+    if (g.copy) g.forced = true;
   }
 
   async cleanupSource(uuid: string): Promise<void> {
@@ -192,25 +230,29 @@ export class FakeDriver implements HypervisorDriver {
     if (g.state !== GuestState.RUNNING) throw new BatonError('MigrationError', `guest ${uuid} on ${this.#cfg.host} is ${g.state}, not running`);
   }
 
+  /** Removes an incoming guest that has not arrived; one that arrived runs here, and is the only copy. */
   async rollbackDestination(uuid: string): Promise<void> {
     await this.faults.before('rollbackDestination');
     const g = this.#guests.get(uuid);
     if (!g) return;
-    if (g.state === GuestState.RUNNING) {
-      throw new BatonError('MigrationSwitchedOver', `refusing to remove ${uuid} from ${this.#cfg.host}: the incoming guest runs here`,
-        { host: this.#cfg.host, uuid, evidence: 'incoming guest running' });
+    if (g.state === GuestState.RUNNING || g.state === GuestState.PAUSED) {
+      throw switchedOver(this.#cfg.host, uuid, `the incoming guest arrived and is ${g.state} on ${this.#cfg.host}`);
     }
     if (g.state !== GuestState.INCOMING) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}`);
     await this.destroy(uuid);
   }
 
+  /** Cancels a copy in flight and waits for it to end, then makes sure the guest runs, unless it left. */
   async rollbackSource(uuid: string): Promise<void> {
     await this.faults.before('rollbackSource');
     const g = this.#require(uuid);
-    if (g.state === GuestState.MIGRATING) g.aborted = true;
+    if (g.copy) {
+      g.aborted = true;
+      await g.copy.promise.catch(() => undefined);
+    }
     if (g.state === GuestState.POSTMIGRATE) {
-      throw new BatonError('MigrationSwitchedOver', `guest ${uuid} already left ${this.#cfg.host}; cannot resume it here`,
-        { host: this.#cfg.host, uuid, evidence: 'source guest postmigrate' });
+      throw switchedOver(this.#cfg.host, uuid, `the source guest is postmigrate on ${this.#cfg.host}`
+        + (g.migrated ? ` (migration ${g.migrated.migrationId} completed)` : ''));
     }
     if (g.state !== GuestState.PAUSED) g.state = GuestState.RUNNING;
     this.#persist();
@@ -222,11 +264,19 @@ export class FakeDriver implements HypervisorDriver {
 
   #require(uuid: string): Guest {
     const g = this.#guests.get(uuid);
-    if (!g) throw new BatonError('InstanceNotFound', `Instance ${uuid} could not be found on ${this.#cfg.host}.`);
+    if (!g) throw notFound(uuid, this.#cfg.host);
     return g;
   }
 }
 
 function newGuest(spec: GuestSpec, state: GuestState): Guest {
-  return { spec, state, aborted: false, forced: false, incomingUri: null };
+  return { spec, state, aborted: false, forced: false, incomingUri: null, copy: null, migrated: null };
+}
+
+function notFound(uuid: string, host: string): BatonError {
+  return new BatonError('InstanceNotFound', `Instance ${uuid} could not be found on ${host}.`, { uuid, host });
+}
+
+function switchedOver(host: string, uuid: string, evidence: string): BatonError {
+  return new BatonError('MigrationSwitchedOver', `guest ${uuid} switched over to its destination: ${evidence}`, { host, uuid, evidence });
 }

@@ -1,22 +1,26 @@
-/** Maps QEMU's run state (query-status) onto the driver port's GuestState. */
+/** Maps QEMU's own facts (query-status run state, query-migrate status) onto the driver port's GuestState. */
 import { GuestState } from '../../driver-port.js';
 import type { QemuInstance } from './qemu-instance.js';
+import { ACTIVE_STATUSES } from './source-facts.js';
 
-/** Returns null for a guest whose QEMU is gone: it no longer exists on this host. */
-export function toGuestState(runState: string, inst: QemuInstance): GuestState | null {
-  if (runState === 'gone') return null;
-  if (inst.outgoing && !inst.outgoing.settled) return GuestState.MIGRATING;
+/**
+ * `runState` from query-status; `outgoingStatus` is query-migrate's status when it describes an outgoing
+ * migration (see source-facts.ts). Returns null for a guest whose QEMU is gone: it no longer exists here.
+ */
+export function toGuestState(runState: string, outgoingStatus: string, inst: QemuInstance): GuestState | null {
   switch (runState) {
-    case 'running':
-      return GuestState.RUNNING;
+    case 'gone':
+      return null;
     case 'inmigrate':
+      return GuestState.INCOMING;
     case 'prelaunch':
       return inst.incoming ? GuestState.INCOMING : GuestState.PAUSED;
     case 'postmigrate':
     case 'finish-migrate':
       return GuestState.POSTMIGRATE;
     default:
+      if (ACTIVE_STATUSES.has(outgoingStatus)) return GuestState.MIGRATING;
       // paused, suspended, io-error, guest-panicked, ...: not running, not migrating.
-      return inst.incoming ? GuestState.INCOMING : GuestState.PAUSED;
+      return runState === 'running' ? GuestState.RUNNING : GuestState.PAUSED;
   }
 }

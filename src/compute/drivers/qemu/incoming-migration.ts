@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { BatonError } from '../../../core/errors.js';
 import type { GuestSpec, IncomingInfo } from '../../driver-port.js';
 import type { ResolvedQemuConfig } from './qemu-config.js';
+import { writeMarker } from './migration-markers.js';
 import { QemuInstance } from './qemu-instance.js';
 import type { QueryMigrate } from './query-migrate.js';
 
@@ -24,6 +25,8 @@ export async function startIncoming(cfg: ResolvedQemuConfig, guest: GuestSpec, m
     await qmp.execute('migrate-incoming', { uri: `tcp:${host}:0` });
     const port = await listeningPort(inst);
     const info: IncomingInfo = { uri: `tcp:${host}:${port}`, postcopy, machine, migrationId };
+    // A restarted agent adopts this QEMU still listening, and answers a repeated prepare with the same address.
+    await writeMarker(inst.paths.incomingMarker, { migrationId, info });
     inst.incoming = { migrationId, info };
     return inst;
   } catch (err) {

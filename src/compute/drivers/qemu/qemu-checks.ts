@@ -7,6 +7,7 @@ import type { GuestSpec } from '../../driver-port.js';
 import { probeQemu, type QemuBinaryInfo } from './qemu-host-info.js';
 import type { ResolvedQemuConfig } from './qemu-config.js';
 import type { QemuInstance } from './qemu-instance.js';
+import { ACTIVE_STATUSES, sourceFacts } from './source-facts.js';
 
 async function probe(cfg: ResolvedQemuConfig): Promise<QemuBinaryInfo> {
   try {
@@ -64,7 +65,7 @@ export async function checkSource(cfg: ResolvedQemuConfig, inst: QemuInstance): 
     throw new BatonError('InstanceInvalidState', `instance ${inst.spec.uuid} is ${state} on ${cfg.host}, not running`,
       { host: cfg.host, uuid: inst.spec.uuid, state });
   }
-  if (inst.incoming || (inst.outgoing && !inst.outgoing.settled)) {
+  if (inst.incoming || ACTIVE_STATUSES.has((await sourceFacts(inst)).status)) {
     throw new BatonError('InstanceInvalidState', `instance ${inst.spec.uuid} is already migrating`, { host: cfg.host, uuid: inst.spec.uuid });
   }
   const info = await probe(cfg);

@@ -2,7 +2,9 @@
  * The qemu HypervisorDriver: one QEMU process per guest, driven over QMP. Lifecycle calls on one guest
  * are serialized; each is idempotent. Removal calls (destroy, cleanupSource, rollbackDestination) on a
  * guest this host does not have succeed, since there is nothing left to remove; every other call on an
- * unknown guest fails with InstanceNotFound.
+ * unknown guest fails with InstanceNotFound. Decisions come from QEMU (query-status, query-migrate),
+ * never from what this driver remembers, so a driver that adopted the guests of a previous agent decides
+ * as that agent would have.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,8 +19,10 @@ import { probeQemu } from './qemu-host-info.js';
 import { resolveQemuConfig, type QemuDriverConfig, type ResolvedQemuConfig } from './qemu-config.js';
 import { instancePaths, QemuInstance, type OutgoingRecord } from './qemu-instance.js';
 import { startIncoming, waitIncomingDone } from './incoming-migration.js';
-import { resumeSource, runOutgoing } from './outgoing-migration.js';
+import { removeMarker } from './migration-markers.js';
+import { cancelAdopted, planOutgoing, resumeSource } from './outgoing-migration.js';
 import { toGuestState } from './guest-state.js';
+import { ACTIVE_STATUSES, sourceFacts } from './source-facts.js';
 
 export class QemuDriver implements HypervisorDriver {
   readonly type = 'qemu';
@@ -41,7 +45,8 @@ export class QemuDriver implements HypervisorDriver {
   async listGuests(): Promise<GuestInfo[]> {
     const out: GuestInfo[] = [];
     for (const [uuid, inst] of this.#guests) {
-      const state = toGuestState(await inst.runState(), inst);
+      const f = await sourceFacts(inst);
+      const state = toGuestState(f.runState, f.status, inst);
       if (state) out.push({ uuid, state });
     }
     return out;
@@ -91,32 +96,40 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /**
+   * Starts the copy; for a migration this host already knows, joins the copy in flight or answers from
+   * QEMU's facts (a re-run after an agent restart: QEMU kept copying, detached, while no agent watched).
+   */
   async migrate(req: MigrateRequest, onProgress: (p: Progress) => void): Promise<MigrateResult> {
     const inst = this.#get(req.guest.uuid);
     const current = inst.outgoing;
     if (current?.migrationId === req.migrationId) return current.promise;
     if (current && !current.settled) throw invalidState(req.guest.uuid, `is migrating (migration ${current.migrationId})`);
     if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${req.guest.uuid} is not running`, { uuid: req.guest.uuid });
+    // Registered before the first await, so an abort that comes in meanwhile finds it.
     const rec: OutgoingRecord = {
       migrationId: req.migrationId, promise: Promise.resolve({ downtimeMs: 0, totalTimeMs: 0, postcopy: false }), settled: false,
-      completed: false, abortRequested: false, forceRequested: false, cancel: null, force: null,
+      abortRequested: false, forceRequested: false, cancel: null, force: null,
     };
-    const run = this.#lock.run(req.guest.uuid, async () => {
-      const state = await inst.runState();
-      if (state !== 'running' && state !== 'paused') throw invalidState(req.guest.uuid, `is ${state}, not running`);
-      if (rec.abortRequested) throw new BatonError('MigrationCancelled', `live migration of ${req.guest.uuid} cancelled`, { uuid: req.guest.uuid });
-    }).then(() => runOutgoing(this.config, inst, rec, req, onProgress)).then((r) => { rec.completed = true; return r; });
-    rec.promise = run.finally(() => { rec.settled = true; });
+    // Decided under the guest's lock; the copy itself runs outside it, so that destroy or rollback is not held up.
+    rec.promise = this.#lock.run(req.guest.uuid, () => planOutgoing(this.config, inst, rec, req, onProgress)).then((run) => run())
+      .finally(() => { rec.settled = true; });
     rec.promise.catch(() => undefined);
     inst.outgoing = rec;
     return rec.promise;
   }
 
+  /** Cancels the outgoing migration, whether this driver follows it or QEMU runs it for a previous agent. */
   async abortMigration(uuid: string): Promise<void> {
-    const out = this.#get(uuid).outgoing;
-    if (!out || out.settled || out.abortRequested) return;
-    out.abortRequested = true;
-    await out.cancel?.();
+    const inst = this.#get(uuid);
+    const out = inst.outgoing;
+    if (out && !out.settled) {
+      if (out.abortRequested) return;
+      out.abortRequested = true;
+      await out.cancel?.();
+      return;
+    }
+    await cancelAdopted(inst, this.config.finishTimeoutMs);
   }
 
   async forceComplete(uuid: string): Promise<void> {
@@ -130,9 +143,11 @@ export class QemuDriver implements HypervisorDriver {
     return this.#lock.run(uuid, async () => {
       const inst = this.#guests.get(uuid);
       if (!inst) return this.#removeFiles(uuid);
-      const state = await inst.runState();
-      // Never remove the only running copy of a guest: the switch-over must have happened.
-      if (state !== 'postmigrate' && state !== 'gone') throw invalidState(uuid, `is ${state}; the source is removed only after switch-over`);
+      const f = await sourceFacts(inst);
+      // Never remove the only running copy of a guest: the switch-over must have happened, and a post-copy
+      // must have fetched every page it still needs from here.
+      if (f.runState !== 'postmigrate' && f.runState !== 'gone') throw invalidState(uuid, `is ${f.runState}; the source is removed only after switch-over`);
+      if (ACTIVE_STATUSES.has(f.status)) throw invalidState(uuid, `is still sending its memory (${f.status})`);
       await this.#drop(inst);
     });
   }
@@ -142,13 +157,14 @@ export class QemuDriver implements HypervisorDriver {
       const inst = this.#get(uuid);
       await waitIncomingDone(this.config, inst);
       inst.incoming = null;
+      await removeMarker(inst.paths.incomingMarker);
     });
   }
 
   /**
    * Removes an incoming guest that has not arrived. Once QEMU left `inmigrate` the guest's state lives
    * here (the source may have died before reporting the switch-over), so destroying it could destroy the
-   * only running copy: that is refused, and the conductor records what is left instead.
+   * only running copy: that is refused with MigrationSwitchedOver, which the conductor takes as proof.
    */
   rollbackDestination(uuid: string): Promise<void> {
     return this.#lock.run(uuid, async () => {
@@ -156,13 +172,19 @@ export class QemuDriver implements HypervisorDriver {
       if (!inst) return this.#removeFiles(uuid);
       const state = inst.proc.alive ? await inst.runState() : 'gone';
       if (!NOT_ARRIVED.has(state)) {
-        throw new BatonError('MigrationError', `refusing to destroy ${uuid} on ${this.config.host}: its QEMU is ${state}, `
-          + 'so the incoming migration completed and the guest runs here', { uuid, state });
+        const evidence = `destination QEMU run state is ${state}: the incoming migration completed`;
+        throw new BatonError('MigrationSwitchedOver', `refusing to destroy ${uuid} on ${this.config.host}: the guest arrived and runs here (${evidence})`,
+          { host: this.config.host, uuid, evidence });
       }
       await this.#drop(inst);
     });
   }
 
+  /**
+   * Cancels a copy still running (followed here, or left by a previous agent) and makes sure the guest
+   * runs here again. QEMU decides whether it may: a source whose state moved to the destination is never
+   * resumed (MigrationSwitchedOver), since that would run the guest twice.
+   */
   async rollbackSource(uuid: string): Promise<void> {
     const inst = this.#get(uuid);
     const out = inst.outgoing;
@@ -173,14 +195,10 @@ export class QemuDriver implements HypervisorDriver {
     }
     await this.#lock.run(uuid, async () => {
       if (!inst.proc.alive) throw new BatonError('MigrationError', `QEMU of ${uuid} exited; the guest cannot be resumed here`, { uuid });
-      if (inst.outgoing?.completed) {
-        // Resuming here would run the guest twice: it switched over to the destination.
-        throw invalidState(uuid, 'switched over to the destination; it cannot be resumed on the source');
-      }
-      if (inst.postcopyStarted) throw new BatonError('MigrationError', `post-copy started for ${uuid}; its state lives on the destination`, { uuid });
-      await resumeSource(inst);
+      await cancelAdopted(inst, this.config.finishTimeoutMs);
+      await resumeSource(this.config.host, inst);
       const state = await inst.runState();
-      if (state !== 'running') throw new BatonError('MigrationError', `guest ${uuid} is ${state} after rollback`, { uuid });
+      if (state !== 'running') throw new BatonError('MigrationError', `guest ${uuid} is ${state} after rollback`, { uuid, state });
     });
   }
 

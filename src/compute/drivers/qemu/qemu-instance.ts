@@ -6,7 +6,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { GuestSpec, IncomingInfo, MigrateResult } from '../../driver-port.js';
 import { buildQemuArgs, checkUuid } from './qemu-args.js';
+import { Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { GuestSpecSchema } from '../../../rpc/rpc-schemas.js';
+import { readIncomingMarker } from './migration-markers.js';
 import { QemuProcess } from './qemu-process.js';
+import type { QueryMigrate } from './query-migrate.js';
 import type { GuestWorkload, ResolvedQemuConfig } from './qemu-config.js';
 
 /** Pages at 4 MiB and above are the guest's dirty region; the kernel itself lives at 1 MiB. */
@@ -23,13 +28,18 @@ export interface InstancePaths {
   readonly pidFile: string;
   readonly stderrLog: string;
   readonly record: string;
+  /** migration-markers.ts: which outgoing migration QEMU's migrate status belongs to. */
+  readonly outgoingMarker: string;
+  /** migration-markers.ts: the incoming migration a destination QEMU waits for. */
+  readonly incomingMarker: string;
 }
 
 export function instancePaths(stateDir: string, uuid: string): InstancePaths {
   const dir = join(stateDir, 'instances', checkUuid(uuid));
   if (!dir.startsWith(stateDir + sep)) throw new Error(`instance dir escapes the state dir: ${dir}`);
   return { dir, qmpSocket: join(dir, 'qmp.sock'), observeSocket: join(dir, 'observe.sock'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'),
-    stderrLog: join(dir, 'stderr.log'), record: join(dir, 'instance.json') };
+    stderrLog: join(dir, 'stderr.log'), record: join(dir, 'instance.json'), outgoingMarker: join(dir, 'outgoing.json'),
+    incomingMarker: join(dir, 'incoming.json') };
 }
 
 /** The guest's multiboot command line: d=<region pages> p=<pages per tick> t=<ticks per line> h=<Hz>. */
@@ -47,29 +57,34 @@ export interface OutgoingRecord {
   readonly migrationId: number;
   promise: Promise<MigrateResult>;
   settled: boolean;
-  /** The migration completed: the guest switched over to the destination. */
-  completed: boolean;
   abortRequested: boolean;
   forceRequested: boolean;
   cancel: (() => Promise<void>) | null;
   force: (() => Promise<void>) | null;
 }
 
+/** instance.json, written at start and read back by a restarted agent. */
+const RecordSchema = Type.Object({ spec: GuestSpecSchema, machine: Type.String(), incoming: Type.Boolean() });
+const checkRecord = TypeCompiler.Compile(RecordSchema);
+
 export class QemuInstance {
   readonly spec: GuestSpec;
   readonly paths: InstancePaths;
   readonly proc: QemuProcess;
+  /** QEMU was started with `-incoming`: a `completed` migrate status may be about the stream that brought the guest here. */
+  readonly startedIncoming: boolean;
   /** Set while this host is the destination of a migration that has not finished here yet. */
   incoming: { readonly migrationId: number; readonly info: IncomingInfo } | null;
-  /** The current or last outgoing migration. */
+  /** The outgoing migration this agent follows (null after a restart until migrate() runs again). */
   outgoing: OutgoingRecord | null = null;
   /** Post-copy started: the source's RAM is no longer a complete copy of the guest. */
   postcopyStarted = false;
 
-  private constructor(spec: GuestSpec, paths: InstancePaths, proc: QemuProcess, incoming: QemuInstance['incoming']) {
+  private constructor(spec: GuestSpec, paths: InstancePaths, proc: QemuProcess, startedIncoming: boolean, incoming: QemuInstance['incoming']) {
     this.spec = spec;
     this.paths = paths;
     this.proc = proc;
+    this.startedIncoming = startedIncoming;
     this.incoming = incoming;
   }
 
@@ -91,7 +106,7 @@ export class QemuInstance {
     try {
       const proc = await QemuProcess.start({ binary: cfg.binary, args, qmpSocket: paths.qmpSocket, startTimeoutMs: cfg.startTimeoutMs,
         stderrPath: paths.stderrLog });
-      return new QemuInstance(spec, paths, proc, null);
+      return new QemuInstance(spec, paths, proc, incoming, null);
     } catch (err) {
       await rm(paths.dir, { recursive: true, force: true });
       throw err;
@@ -104,12 +119,14 @@ export class QemuInstance {
    */
   static async adopt(cfg: ResolvedQemuConfig, uuid: string): Promise<QemuInstance> {
     const paths = instancePaths(cfg.stateDir, uuid);
-    const { spec } = JSON.parse(await readFile(paths.record, 'utf8')) as { spec: GuestSpec };
+    const record: unknown = JSON.parse(await readFile(paths.record, 'utf8'));
+    if (!checkRecord.Check(record) || record.spec.uuid !== uuid) throw new Error(`instance record ${paths.record} is malformed`);
     const pid = Number((await readFile(paths.pidFile, 'utf8')).trim());
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!Number.isInteger(pid) || !cmdline.split('\0').includes(uuid)) throw new Error(`no QEMU of ${uuid} runs (pid ${pid})`);
     const proc = await QemuProcess.attach(pid, paths.qmpSocket, paths.stderrLog, cfg.startTimeoutMs);
-    return new QemuInstance(spec, paths, proc, null);
+    const incoming = await readIncomingMarker(paths.incomingMarker);
+    return new QemuInstance(record.spec, paths, proc, record.incoming, incoming);
   }
 
   /** QEMU's run state (query-status), or 'gone' when the process has exited. */
@@ -121,6 +138,12 @@ export class QemuInstance {
     } catch {
       return this.proc.alive ? 'unknown' : 'gone';
     }
+  }
+
+  /** QEMU's migration info (query-migrate), or null when the process has exited or does not answer. */
+  async migrateInfo(): Promise<QueryMigrate | null> {
+    if (!this.proc.alive) return null;
+    return this.proc.qmp.execute<QueryMigrate>('query-migrate').catch(() => null);
   }
 
   /** Stops QEMU (quit, then SIGKILL) and removes the instance's files. Safe to call twice. */
