@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import type { RequestDeps } from '../../src/api/live-migration-request.js';
+import type { AuditPass } from '../../src/core/audit-report.js';
 import { CONDUCTOR_RPC_VERSION, ConductorMethod } from '../../src/rpc/conductor-api.js';
 import { RpcClient } from '../../src/rpc/rpc-client.js';
 import { CONDUCTOR_TOPIC, type Transport } from '../../src/rpc/transport.js';
@@ -19,6 +20,7 @@ import { seedFlavors, waitFor } from '../../src/services/cluster-ops.js';
 import { createPostgresStore, dropPostgresSchema } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import { qemuPidsUnder } from '../qemu/qemu-harness.js';
+import type { Audited } from '../support/clean-audit.js';
 import { AMQP_URL, PG_URL } from '../store/service-gate.js';
 import { ProcessGroup, type BatonProcess } from './process-harness.js';
 
@@ -103,9 +105,17 @@ export class Deployment {
     return p;
   }
 
-  /** Asks a conductor to run a reconcile/audit pass now and returns its report. */
-  async audit<T>(): Promise<T> {
-    return this.#rpc!.call<T>(CONDUCTOR_TOPIC, ConductorMethod.RUN_AUDIT, {}, { version: CONDUCTOR_RPC_VERSION, timeoutMs: 30_000 });
+  /** Asks a conductor to run a reconcile/audit pass now (as the API's POST /v2.1/baton/audit does) and reads it back from the store. */
+  async runAudit(): Promise<AuditPass> {
+    await this.#rpc!.call(CONDUCTOR_TOPIC, ConductorMethod.RUN_AUDIT, {}, { version: CONDUCTOR_RPC_VERSION, timeoutMs: 60_000 });
+    const pass = await this.store.repo.getAuditPass();
+    if (!pass) throw new Error('a conductor ran an audit pass but none is stored');
+    return pass;
+  }
+
+  /** What test/support/clean-audit.ts needs: a conductor to ask and the store. */
+  get audited(): Audited {
+    return { conductor: { runAudit: () => this.runAudit() }, store: this.store };
   }
 
   async waitForHosts(hosts: readonly string[], timeoutMs = 30_000): Promise<void> {
