@@ -44,6 +44,8 @@ export interface ComputeAgentConfig {
   /** Version this agent advertises (defaults to the code's; tests lower it to act as an old compute). */
   readonly rpcVersion?: string;
   readonly log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Routine events an operator may follow (each step execution); `baton compute` logs them at info level. */
+  readonly info?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
 export class ComputeAgent {
@@ -61,6 +63,8 @@ export class ComputeAgent {
     this.#runner = new StepRunner({
       journal: cfg.journal, clock: cfg.clock, workFor: (step, args) => this.#work(step, args),
       report: (key, o) => void this.#report(key, o), log: (m) => this.#cfg.log?.(m),
+      onExecute: (k, how) => this.#cfg.info?.(`executing ${k.step} of migration ${k.migrationId} (attempt ${k.attempt}, ${how})`,
+        { migrationId: k.migrationId, step: k.step, attempt: k.attempt, execution: how }),
     });
   }
 

@@ -23,6 +23,8 @@ export interface StepRunnerDeps {
   /** Sends a lightweight call's outcome to the conductor. */
   readonly report: (key: StepKey, outcome: Outcome) => void;
   readonly log?: (msg: string) => void;
+  /** Told each time a step's work starts (the host's execution trail, at info level). */
+  readonly onExecute?: (key: StepKey, how: 'new' | 'resumed') => void;
 }
 
 /** Work in progress for one (migration, step), and every attempt that waits on it. */
@@ -63,6 +65,7 @@ export class StepRunner {
       return Promise.resolve(recorded);
     }
     journal.accept({ ...key, state: EntryState.RUNNING, args, executions: 1, now });
+    this.#d.onExecute?.(key, 'new');
     return this.#start(key, [key.attempt], args);
   }
 
@@ -74,6 +77,7 @@ export class StepRunner {
       const top = entries.reduce((a, b) => (b.attempt > a.attempt ? b : a));
       this.#d.journal.countExecution(top, this.#d.clock.now());
       this.#d.log?.(`resuming ${top.step} of migration ${top.migrationId} (attempt ${top.attempt})`);
+      this.#d.onExecute?.(top, 'resumed');
       void this.#start(top, entries.map((e) => e.attempt), top.args);
     }
     return groups.size;
@@ -107,6 +111,7 @@ export class StepRunner {
     if (r) return r.promise;
     // Running in the journal but nothing in memory: only when a resume failed to start; start it now.
     this.#d.journal.countExecution(e, this.#d.clock.now());
+    this.#d.onExecute?.(e, 'resumed');
     return this.#start(e, [e.attempt], e.args);
   }
 

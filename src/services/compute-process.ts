@@ -37,7 +37,8 @@ export function computeStateDir(cfg: BatonConfig, host: string): string {
   return join(resolve(cfg.compute.stateDir ?? join(tmpdir(), 'baton-compute')), host);
 }
 
-export async function startComputeProcess(cfg: BatonConfig, host: string, driverKind: string, log: LogFn): Promise<ComputeProcess> {
+/** `log` takes what an operator should see; `info`, when given, the routine trail (each step execution). */
+export async function startComputeProcess(cfg: BatonConfig, host: string, driverKind: string, log: LogFn, info?: LogFn): Promise<ComputeProcess> {
   if (!isDriverKind(driverKind)) throw new Error(`unknown driver "${driverKind}" for baton compute (supported: ${DRIVER_KINDS.join(', ')})`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(host)) throw new Error(`invalid host name "${host}"`);
   const stateDir = computeStateDir(cfg, host);
@@ -68,7 +69,7 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
     opened.push(['transport', () => transport.close()]);
     const agent = new ComputeAgent({ host, hostIp: cfg.compute.hostIp, driver, transport, clock, journal, journalTtlMs: cfg.compute.journalTtlMs,
       ratios: cfg.compute.ratios,
-      reportIntervalMs: cfg.compute.reportIntervalMs, progressIntervalMs: cfg.compute.progressIntervalMs, log });
+      reportIntervalMs: cfg.compute.reportIntervalMs, progressIntervalMs: cfg.compute.progressIntervalMs, log, ...(info ? { info } : {}) });
     await agent.start();
     opened.push(['agent', () => agent.stop()]);
   } catch (e) {

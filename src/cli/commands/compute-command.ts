@@ -14,8 +14,8 @@ export function registerCompute(program: Command): void {
     .option('--config <path>', 'JSON config file (default: $BATON_CONFIG)')
     .action(async (opts: { host: string; driver: string; config?: string }) => {
       const { config } = loadConfig({ path: opts.config });
-      const log = logFn(createLogger(`baton-compute-${opts.host}`));
-      const p = await startComputeProcess(config, opts.host, opts.driver, log);
+      const logger = createLogger(`baton-compute-${opts.host}`);
+      const p = await startComputeProcess(config, opts.host, opts.driver, logFn(logger), logFn(logger, 'info'));
       onShutdown(() => p.stop());
       console.log(`baton compute ${p.host} ready: driver ${opts.driver}, transport ${maskUrl(config.transport.url)}`);
       await new Promise<never>(() => { setInterval(() => undefined, 1 << 30); });
