@@ -75,6 +75,7 @@ export const ComputeSection = closed({
     maxPasses: Type.Optional(Type.Integer({ minimum: 1 })),
     completionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     timeoutAction: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('force_complete')])),
+    realTime: Type.Optional(Type.Boolean({ description: 'copies take wall-clock time at bandwidthMibs (default: simulated time, instant)' })),
   }, { additionalProperties: false, default: {}, description: 'fake driver migration policy' }),
   qemu: Type.Record(Type.String(), Type.Unknown(), { default: {},
     description: 'qemu driver options (docs/qemu.md), checked by the driver: unknown keys are refused' }),

@@ -53,13 +53,16 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
     driver = await createDriver('qemu', { host, stateDir: join(stateDir, 'qemu'), guestKernel: DEFAULT_GUEST_KERNEL,
       migrationAddress: cfg.compute.hostIp, clock, keepGuestsOnClose: true, ...cfg.compute.qemu });
   } else {
-    // Simulated copy time: the fake's pre-copy takes no wall-clock time unless the policy sets a bandwidth. The agent
-    // keeps wall time: its journal's timestamps must stay comparable across restarts (a SimClock's offset resets).
+    // The fake's pre-copy runs on simulated time (instant) unless compute.fake.realTime makes it take wall-clock time
+    // at its bandwidth, so faults can land mid-copy. The agent keeps wall time: its journal's timestamps must stay
+    // comparable across restarts (a SimClock's offset resets).
     clock = systemClock;
     const fabric = new TcpFabric({ address: cfg.compute.hostIp, log });
     opened.push(['fabric', async () => fabric.closeAll()]);
     // The registry file lets the fake's guests outlive a SIGKILL of this process, as QEMU's would.
-    driver = new FakeDriver({ host, clock: new SimClock(), fabric, policy: cfg.compute.fake, statePath: join(stateDir, 'fake-registry.json') });
+    const { realTime, ...policy } = cfg.compute.fake;
+    driver = new FakeDriver({ host, clock: realTime === true ? systemClock : new SimClock(), fabric, policy,
+      statePath: join(stateDir, 'fake-registry.json') });
   }
   opened.push(['driver', () => driver.close()]);
   try {
