@@ -1,0 +1,59 @@
+/**
+ * The concurrency limits in the store: the verdict on a migration asking for a slot, and the wake-up of
+ * the queue when slots free.
+ *
+ * Locking: whoever takes a slot holds the cluster-wide admission lock while it counts (tried without
+ * waiting, and taken last, after the destination's host lock, so it is never held while waiting on
+ * another lock). Whoever frees a slot does not take it: it reads the queue as it stands with its own
+ * change, and marks due the heads that can go, skipping rows another transaction is deciding about. A
+ * head refused on counts read just before a slot freed is the one case a wake-up can miss; each
+ * conductor also wakes the queue heads every few ticks (wakeQueueNow), which bounds that delay.
+ */
+import { headsToWake, inboundFull, isLimited, waitReason, type MigrationLimits, type Queued } from '../core/admission.js';
+import type { Repo, Store } from '../store/store.js';
+
+export interface Refusal {
+  readonly reason: string;
+  /** Set when the decision could not be taken now: ask again then. */
+  readonly retryAt: number | null;
+}
+
+/** The destination's inbound slot went to someone else since the first look: schedule again on fresh counts. */
+export class InboundTaken extends Error {
+  constructor(readonly host: string) {
+    super(`the last inbound slot of ${host} was taken concurrently`);
+  }
+}
+
+/**
+ * The decision, under the admission lock, for migration `me` about to take a slot with destination `dest`
+ * (already claimed in this transaction): null to go ahead, or why it waits. Throws InboundTaken when only
+ * the destination's inbound slot is gone (another destination may do).
+ */
+export async function admitUnderLock(tx: Repo, me: Queued, dest: string, limits: MigrationLimits, now: number,
+  retryMs: number): Promise<Refusal | null> {
+  if (!(await tx.tryLockAdmission())) {
+    return { reason: 'another conductor is admitting a migration; asking again shortly', retryAt: now + retryMs };
+  }
+  const snap = await tx.queueSnapshot(me.id);
+  const wait = waitReason(me, snap, limits);
+  if (wait !== null) return { reason: wait, retryAt: null };
+  // A named destination's inbound slot is part of waitReason; a chosen one may be replaced by another.
+  if (me.requestedHost === null && inboundFull(limits, snap.counts, dest)) throw new InboundTaken(dest);
+  return null;
+}
+
+/**
+ * Marks due the queue heads that can go now. Run in every transaction that frees a slot, takes one (a
+ * successor may fit too) or removes a waiting migration (its successor becomes a head).
+ */
+export async function wakeQueue(tx: Repo, now: number, limits: MigrationLimits): Promise<number> {
+  const snap = await tx.queueSnapshot();
+  return tx.wakeMigrations(headsToWake(snap, limits), now);
+}
+
+/** The same in its own transaction: each conductor's periodic look, which bounds the delay of a missed wake-up. */
+export async function wakeQueueNow(store: Store, now: number, limits: MigrationLimits): Promise<number> {
+  if (!isLimited(limits)) return 0;
+  return store.transaction((tx) => wakeQueue(tx, now, limits));
+}
