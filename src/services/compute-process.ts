@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/ports.js';
 import { FakeDriver } from '../compute/drivers/fake/fake-driver.js';
+import { FaultPlan } from '../compute/drivers/fake/fault-plan.js';
 import { TcpFabric } from '../compute/drivers/fake/tcp-fabric.js';
 import type { LogFn } from '../runtime/logger.js';
 import { SimClock } from '../runtime/sim-clock.js';
@@ -41,7 +42,8 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
     clock = new SimClock();
     const fabric = new TcpFabric({ address: cfg.compute.hostIp, log });
     opened.push(['fabric', async () => fabric.closeAll()]);
-    driver = new FakeDriver({ host, clock, fabric, policy: cfg.compute.fake });
+    const { faults, ...policy } = cfg.compute.fake;
+    driver = new FakeDriver({ host, clock, fabric, policy, ...(faults ? { faults: FaultPlan.fromSpecs(faults) } : {}) });
   }
   opened.push(['driver', () => driver.close()]);
   try {
