@@ -60,7 +60,7 @@ test('a drain disables the host and moves every instance off it, one at a time; 
 
   const end = await drainEnd('compute-1');
   assert.equal(end.status, 'drained', JSON.stringify(end));
-  assert.deepEqual(end.counts, { total: 3, pending: 0, migrating: 0, moved: 3, blocked: 0, gone: 0 });
+  assert.deepEqual(end.counts, { total: 3, pending: 0, queued: 0, migrating: 0, moved: 3, blocked: 0, gone: 0 });
   assert.deepEqual(end.instances.map((i) => i.name).sort(), vms.map((v) => v.name).sort());
   for (const i of end.instances) {
     assert.ok(['compute-2', 'compute-3'].includes(i.moved_to!), JSON.stringify(i));
@@ -107,7 +107,8 @@ test('cancelling a drain aborts its queued migrations and lets the running one f
   assert.equal((await h.call('POST', drainPath('compute-3'), { token: h.adminToken })).status, 202);
   await waitFor('one migration to run and the others to queue', async () => {
     const d = await drainOf('compute-3');
-    return d.instances.filter((i) => i.migration_status === 'queued').length === 2 && d.instances.some((i) => i.migration_status === 'running');
+    return d.counts.queued === 2 && d.instances.filter((i) => i.queued).every((i) => i.migration_status === 'queued')
+      && d.instances.some((i) => i.migration_status === 'running');
   }, 10_000, 50);
   const c = await h.call('DELETE', drainPath('compute-3'), { token: h.adminToken });
   assert.equal(c.status, 202, c.text);

@@ -69,7 +69,7 @@ describe('drain across processes: a conductor killed mid-drain, one instance unm
         `(${end.passes} passes in all)`);
       assert.equal(end.status, 'blocked', JSON.stringify(end, null, 1));
       assert.equal(end.driven_by, survivor, 'the surviving conductor ran the last passes');
-      assert.deepEqual(end.counts, { total: 10, pending: 0, migrating: 0, moved: 9, blocked: 1, gone: 0 });
+      assert.deepEqual(end.counts, { total: 10, pending: 0, queued: 0, migrating: 0, moved: 9, blocked: 1, gone: 0 });
       assert.equal(end.blocked.length, 1);
       assert.equal(end.blocked[0]!.name, PINNED);
       assert.match(end.blocked[0]!.reason!, new RegExp(`check_can_live_migrate_source failed on h1: ${FAULT.replace(/[()]/g, '\\$&')}`));

@@ -4,14 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { MigrationStatus } from '../../core/migration-status.js';
 import type { DrainRow } from '../../store/store.js';
 import { PolicyRule } from '../auth/policy-rules.js';
 import { requestDrain, requestDrainCancel } from '../host-drain-request.js';
 import { authorize, param, type ApiContext } from './api-context.js';
 import { notFound } from './api-errors.js';
 import { checkBody } from './body-validator.js';
-import { drainReply, type DrainReply } from './drain-view.js';
+import { drainReply, type DrainMigrationFacts, type DrainReply } from './drain-view.js';
 
 /** The body is optional; when present: {"drain": {"reason": "..."}}. */
 const DrainBody = Type.Object({
@@ -26,13 +25,13 @@ export async function drainsPlugin(app: FastifyInstance, opts: { ctx: ApiContext
   const tags = ['baton'];
 
   async function reply(row: DrainRow): Promise<DrainReply> {
-    const statuses = new Map<number, MigrationStatus>();
+    const migrations = new Map<number, DrainMigrationFacts>();
     for (const it of row.state.items) {
       if (it.migrationId === null) continue;
       const m = await d.store.repo.getMigration(it.migrationId);
-      if (m) statuses.set(m.id, m.status);
+      if (m) migrations.set(m.id, { status: m.status, admission: m.admission });
     }
-    return drainReply(row, statuses);
+    return drainReply(row, migrations);
   }
   async function knownHost(host: string): Promise<string> {
     if (host.length > 255 || !(await d.store.repo.getService(host))) throw notFound(`Compute host ${host.slice(0, 64)} could not be found.`);

@@ -15,12 +15,12 @@ export interface DrainProgress {
   stop(): void;
 }
 
-const FORMAT = '{label} |{bar}| {moved}/{total} moved | {migrating} migrating | {blocked} blocked | {status}';
+const FORMAT = '{label} |{bar}| {moved}/{total} moved | {migrating} migrating | {queued} queued | {blocked} blocked | {status}';
 
 function payload(label: string, d: DrainView) {
   const c = d.counts;
   return { label, moved: String(c.moved + c.gone), total: c.total > 0 ? String(c.total) : '?', migrating: String(c.migrating),
-    blocked: String(c.blocked), status: d.status };
+    queued: String(c.queued), blocked: String(c.blocked), status: d.status };
 }
 
 export class DrainBar implements DrainProgress {
@@ -63,7 +63,7 @@ export class DrainLines implements DrainProgress {
 
   update(d: DrainView): void {
     const p = payload(this.#label, d);
-    const line = `${p.label}: ${p.status}, ${p.moved}/${p.total} moved, ${p.migrating} migrating, ${p.blocked} blocked`;
+    const line = `${p.label}: ${p.status}, ${p.moved}/${p.total} moved, ${p.migrating} migrating, ${p.queued} queued, ${p.blocked} blocked`;
     if (line === this.#last) return;
     this.#last = line;
     this.#write(line);
@@ -102,7 +102,7 @@ const COLUMNS = [
 
 export function formatDrain(d: DrainView): string {
   const c = d.counts;
-  const lines = [`drain of ${d.host}: ${d.status}  ${c.moved}/${c.total} moved, ${c.migrating} migrating, ${c.pending} pending, ` +
+  const lines = [`drain of ${d.host}: ${d.status}  ${c.moved}/${c.total} moved, ${c.migrating} migrating, ${c.queued} queued, ${c.pending} pending, ` +
     `${c.blocked} blocked${c.gone ? `, ${c.gone} deleted` : ''}  (started ${d.created_at}${d.finished_at ? `, ended ${d.finished_at}` : ''})`];
   if (d.instances.length > 0) lines.push(formatList(d.instances, COLUMNS));
   for (const b of d.blocked) lines.push(`blocked: ${b.name} (${b.instance_uuid}): ${b.reason ?? 'no reason recorded'}`);
