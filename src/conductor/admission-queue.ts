@@ -9,8 +9,14 @@
  * head refused on counts read just before a slot freed is the one case a wake-up can miss; each
  * conductor also wakes the queue heads every few ticks (wakeQueueNow), which bounds that delay.
  */
-import { headsToWake, inboundFull, isLimited, waitReason, type MigrationLimits, type Queued } from '../core/admission.js';
+import { headsToWake, inboundFull, isLimited, waitReason, type MigrationLimits, type Queued, type QueueSnapshot } from '../core/admission.js';
 import type { Repo, Store } from '../store/store.js';
+
+/** The queue heads and the slot counts (leaving out `exclude`), as this transaction sees them. */
+export async function queueSnapshot(tx: Repo, exclude?: number): Promise<QueueSnapshot> {
+  const heads = await tx.queueHeads();
+  return { ...heads, counts: await tx.slotCounts(exclude) };
+}
 
 export interface Refusal {
   readonly reason: string;
@@ -35,7 +41,7 @@ export async function admitUnderLock(tx: Repo, me: Queued, dest: string, limits:
   if (!(await tx.tryLockAdmission())) {
     return { reason: 'another conductor is admitting a migration; asking again shortly', retryAt: now + retryMs };
   }
-  const snap = await tx.queueSnapshot(me.id);
+  const snap = await queueSnapshot(tx, me.id);
   const wait = waitReason(me, snap, limits);
   if (wait !== null) return { reason: wait, retryAt: null };
   // A named destination's inbound slot is part of waitReason; a chosen one may be replaced by another.
@@ -44,16 +50,19 @@ export async function admitUnderLock(tx: Repo, me: Queued, dest: string, limits:
 }
 
 /**
- * Marks due the queue heads that can go now. Run in every transaction that frees a slot, takes one (a
- * successor may fit too) or removes a waiting migration (its successor becomes a head).
+ * Marks due the queue heads that can go now, and returns them (the caller may tick them at once rather
+ * than leave them to the next tick). Run in every transaction that frees a slot, takes one (a successor
+ * may fit too) or removes a waiting migration (its successor becomes a head).
  */
-export async function wakeQueue(tx: Repo, now: number, limits: MigrationLimits): Promise<number> {
-  const snap = await tx.queueSnapshot();
-  return tx.wakeMigrations(headsToWake(snap, limits), now);
+export async function wakeQueue(tx: Repo, now: number, limits: MigrationLimits): Promise<number[]> {
+  const heads = await tx.queueHeads();
+  // No queue (the usual case below the limits): nobody to wake, and no need to count.
+  if (heads.heads.length === 0) return [];
+  return tx.wakeMigrations(headsToWake({ ...heads, counts: await tx.slotCounts() }, limits), now);
 }
 
 /** The same in its own transaction: each conductor's periodic look, which bounds the delay of a missed wake-up. */
-export async function wakeQueueNow(store: Store, now: number, limits: MigrationLimits): Promise<number> {
-  if (!isLimited(limits)) return 0;
+export async function wakeQueueNow(store: Store, now: number, limits: MigrationLimits): Promise<number[]> {
+  if (!isLimited(limits)) return [];
   return store.transaction((tx) => wakeQueue(tx, now, limits));
 }

@@ -71,7 +71,9 @@ export class Conductor {
     this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#hostVersion(h),
       apply: async (id, e) => (this.#stopped ? undefined : this.engine.apply(id, e)), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
-      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s) });
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s),
+      // A queued migration this conductor woke goes now, not at the next tick (any other conductor's tick would take it too).
+      onWoken: (ids) => { for (const w of ids) if (!this.#inFlight.has(w) && !this.#stopped) void this.#fire(w); } });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log, busy: new Set() };
     this.#reconciler = new Reconciler({ name: d.name, store: d.store, rpc: this.#rpc, clock: d.clock, config: d.config,
@@ -159,7 +161,8 @@ export class Conductor {
   /** The periodic look at the queue heads that bounds the delay of a wake-up missed in a race (see admission-queue.ts). */
   async #lookAtQueue(): Promise<void> {
     try {
-      await wakeQueueNow(this.#d.store, this.#d.clock.now(), this.#d.config.limits);
+      const woken = await wakeQueueNow(this.#d.store, this.#d.clock.now(), this.#d.config.limits);
+      for (const w of woken) if (!this.#inFlight.has(w)) void this.#fire(w);
     } catch (e) {
       this.#d.log(`queue look failed: ${String(e)}`);
     }

@@ -11,7 +11,7 @@ import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
 import { checkCapacity } from '../core/prechecks.js';
 import { filterHosts, selectDestination, type Candidate, type ScheduleRequest } from '../core/scheduler.js';
 import type { Repo } from '../store/store.js';
-import { admitUnderLock } from './admission-queue.js';
+import { admitUnderLock, queueSnapshot } from './admission-queue.js';
 
 /**
  * The chosen host's free capacity went to a claim (or a placement) committed since it was read. The
@@ -39,7 +39,7 @@ export async function scheduleInTx(tx: Repo, s: WorkflowState, cmd: { requestedH
   const me = { id: s.migrationId, source: s.source.host, requestedHost: cmd.requestedHost };
   let counts: SlotCounts | null = null;
   if (isLimited(cfg.limits)) {
-    const snap = await tx.queueSnapshot(s.migrationId);
+    const snap = await queueSnapshot(tx, s.migrationId);
     const wait = waitReason(me, snap, cfg.limits);
     if (wait !== null) return { type: 'must-wait', reason: wait, retryAt: null };
     counts = snap.counts;

@@ -24,6 +24,8 @@ export interface EngineDeps {
   /** Receives the commands to send once their transaction has committed. */
   readonly dispatch: (migrationId: number, cmds: readonly Outgoing[]) => void;
   readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
+  /** Told, after the commit, of queued migrations the transaction woke (a slot freed): they are due now. */
+  readonly onWoken?: (migrationIds: readonly number[]) => void;
   readonly log?: (msg: string) => void;
 }
 
@@ -77,6 +79,7 @@ export class WorkflowEngine {
         if (!res) return undefined;
         if (res.outgoing.length > 0) this.#d.dispatch(id, res.outgoing);
         if (res.ended) this.#d.onTerminal?.(id, res.state);
+        if (res.woken.length > 0) this.#d.onWoken?.(res.woken);
         return res.state;
       } catch (e) {
         // A lost race is retried on fresh rows. A lock timeout is not: the row is held by a stalled
@@ -123,10 +126,10 @@ export class WorkflowEngine {
     });
     const limits = this.#d.config.limits;
     // Slots taken or given back (or a waiting one gone): whoever can go now is woken, in this transaction.
-    if (isLimited(limits) && (row.admission !== admission || row.destCompute !== destCompute)) await wakeQueue(tx, now, limits);
+    const woken = isLimited(limits) && (row.admission !== admission || row.destCompute !== destCompute) ? await wakeQueue(tx, now, limits) : [];
     // A drain waits on its migrations: one ending is its cue.
     if (terminal && !isTerminal(row.status)) await tx.wakeDrain(row.sourceCompute, now);
-    return { state, outgoing, ended: terminal && !isTerminal(row.status) };
+    return { state, outgoing, ended: terminal && !isTerminal(row.status), woken };
   }
 
   /** Carries out one command inside the transaction; returns the event it produces, if any. */

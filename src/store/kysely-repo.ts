@@ -6,7 +6,7 @@ import type { Claim, ComputeHost, Flavor, HostUsage, Instance } from '../core/mo
 import type { WorkflowState } from '../core/migration-state.js';
 import { NO_PROGRESS, TERMINAL_STATUSES } from '../core/migration-status.js';
 import type { StepStatus } from '../core/migration-steps.js';
-import type { QueueSnapshot } from '../core/admission.js';
+import type { QueueSnapshot, SlotCounts } from '../core/admission.js';
 import * as admission from './admission-rows.js';
 import * as audit from './audit-rows.js';
 import * as drains from './drain-rows.js';
@@ -194,11 +194,15 @@ export class KyselyRepo implements Repo {
     return admission.tryLockAdmission(this.#db, this.#caps.rowLocks);
   }
 
-  queueSnapshot(exclude?: number): Promise<QueueSnapshot> {
-    return admission.queueSnapshot(this.#db, exclude);
+  slotCounts(exclude?: number): Promise<SlotCounts> {
+    return admission.slotCounts(this.#db, exclude);
   }
 
-  wakeMigrations(ids: readonly number[], now: number): Promise<number> {
+  queueHeads(): Promise<Omit<QueueSnapshot, 'counts'>> {
+    return admission.queueHeads(this.#db);
+  }
+
+  wakeMigrations(ids: readonly number[], now: number): Promise<number[]> {
     return admission.wakeMigrations(this.#db, this.#caps.rowLocks, ids, now);
   }
 

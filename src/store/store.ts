@@ -3,7 +3,7 @@
  * commits or rolls back together; the conductor relies on that to write a workflow's new state,
  * its journal and its claims at once.
  */
-import type { Admission, QueueSnapshot } from '../core/admission.js';
+import type { Admission, QueueSnapshot, SlotCounts } from '../core/admission.js';
 import type { AuditPass, AuditRepair } from '../core/audit-report.js';
 import type { DrainState, DrainStatus } from '../core/drain.js';
 import type { ComputeHost, Claim, Flavor, HostUsage, Instance } from '../core/model.js';
@@ -192,13 +192,15 @@ export interface Repo {
    * it counts, so the limits hold across conductors. SQLite serializes write transactions: always true.
    */
   tryLockAdmission(): Promise<boolean>;
-  /** The slot counts (leaving out `exclude`) and the queue heads, in one transaction's view. */
-  queueSnapshot(exclude?: number): Promise<QueueSnapshot>;
+  /** Migrations holding a slot (leaving out `exclude`), per source and per destination. */
+  slotCounts(exclude?: number): Promise<SlotCounts>;
+  /** The oldest waiting migration of each source host, and of each named destination. */
+  queueHeads(): Promise<Omit<QueueSnapshot, 'counts'>>;
   /**
    * Makes the given waiting migrations due now (next_wakeup = now), leaving out (PostgreSQL) rows another
-   * transaction holds locked: that one is deciding about them, and asks again itself. Returns how many were woken.
+   * transaction holds locked: that one is deciding about them, and asks again itself. Returns the ids woken.
    */
-  wakeMigrations(ids: readonly number[], now: number): Promise<number>;
+  wakeMigrations(ids: readonly number[], now: number): Promise<number[]>;
   /** Where a waiting migration stands in its source host's queue; undefined unless it waits. */
   queuePlace(id: number): Promise<QueuePlace | undefined>;
 

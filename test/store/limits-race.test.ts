@@ -31,7 +31,7 @@ const clock = { now: () => T0 + (Date.now() - start), sleep: async () => undefin
 interface Peaks { cluster: number; outbound: Map<string, number>; inbound: Map<string, number> }
 
 async function sample(store: Store, p: Peaks): Promise<void> {
-  const { counts } = await store.repo.queueSnapshot();
+  const counts = await store.repo.slotCounts();
   p.cluster = Math.max(p.cluster, counts.cluster);
   for (const [h, n] of counts.outbound) p.outbound.set(h, Math.max(p.outbound.get(h) ?? 0, n));
   for (const [h, n] of counts.inbound) p.inbound.set(h, Math.max(p.inbound.get(h) ?? 0, n));
