@@ -66,4 +66,16 @@ test('waking the queue: heads that can go, oldest first, no more than the free s
   assert.deepEqual(headsToWake(snap([], [q(1, 'h1'), q(2, 'h1')]), limits({ perHostOutbound: 2 })), [1]);
   // Two heads named toward one host with one inbound slot left: only the older.
   assert.deepEqual(headsToWake(snap([['z', 'd']], [q(3, 'a', 'd'), q(4, 'b', 'd')]), limits({ perHostOutbound: 0, cluster: 0 })), [3]);
+  // Room for three in the cluster, two per host: three heads of three hosts all go.
+  assert.deepEqual(headsToWake(snap([], [q(1, 'a'), q(2, 'b'), q(3, 'c'), q(4, 'd')]), limits({ perHostOutbound: 2, cluster: 3 })), [1, 2, 3]);
+});
+
+test('a free cluster slot goes to the oldest migration that fits, whatever its host', () => {
+  const l = limits({ perHostOutbound: 1, cluster: 2 });
+  // One slot left; 5 (from b, free) is older than 9 (from c, free): 9 waits for it, 5 takes it.
+  const s = snap([['a', 'x']], [q(5, 'b'), q(9, 'c')]);
+  assert.equal(waitReason(q(9, 'c'), s, l), 'behind migration 5 for a cluster slot');
+  assert.equal(waitReason(q(5, 'b'), s, l), null);
+  // An older head that cannot go anyway (its host is busy) does not hold the slot back.
+  assert.equal(waitReason(q(9, 'c'), snap([['a', 'x']], [q(5, 'a'), q(9, 'c')]), l), null);
 });

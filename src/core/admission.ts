@@ -88,22 +88,41 @@ export function inboundFull(l: MigrationLimits, c: SlotCounts, host: string): bo
 
 /**
  * Why `m` must wait, or null when it may take a slot now. First come, first served per host: an older
- * waiting migration out of the same source, or toward the same named destination, goes first. The
- * inbound slot of a destination the scheduler picks is judged while it picks (see inboundFull).
+ * waiting migration out of the same source, or toward the same named destination, goes first; and a
+ * free cluster slot goes to the oldest migration that fits, whatever its host. The inbound slot of a
+ * destination the scheduler picks is judged while it picks (see inboundFull).
  */
 export function waitReason(m: Queued, snap: QueueSnapshot, l: MigrationLimits): string | null {
   const ahead = snap.heads.find((h) => h.source === m.source);
   if (ahead && ahead.id < m.id) return `behind migration ${ahead.id} in the queue of ${m.source}`;
   const destAhead = m.requestedHost === null ? undefined : snap.destHeads.get(m.requestedHost);
   if (destAhead !== undefined && destAhead < m.id) return `behind migration ${destAhead} in the queue for ${m.requestedHost}`;
+  const own = hostReason(m, snap.counts, l);
+  if (own !== null) return own;
   const c = snap.counts;
   if (full(c.cluster, l.cluster)) return `cluster limit reached (${c.cluster} of ${l.cluster} migrations in progress)`;
+  if (l.cluster > 0) {
+    // The slots left go to older heads that fit, before this one.
+    const older = snap.heads.filter((h) => h.id < m.id && h.source !== m.source && isFront(h, snap) && hostReason(h, c, l) === null);
+    if (c.cluster + older.length >= l.cluster) return `behind migration ${older[0]!.id} for a cluster slot`;
+  }
+  return null;
+}
+
+/** The host limits alone: the source's outbound slots, and a named destination's inbound ones. */
+function hostReason(m: Queued, c: SlotCounts, l: MigrationLimits): string | null {
   const out = count(c.outbound, m.source);
   if (full(out, outboundLimit(l, m.source))) return `outbound limit of ${m.source} reached (${out} of ${outboundLimit(l, m.source)})`;
   if (m.requestedHost !== null && inboundFull(l, c, m.requestedHost)) {
     return `inbound limit of ${m.requestedHost} reached (${count(c.inbound, m.requestedHost)} of ${inboundLimit(l, m.requestedHost)})`;
   }
   return null;
+}
+
+/** A head that is also first in its named destination's queue. */
+function isFront(h: Queued, snap: QueueSnapshot): boolean {
+  const d = h.requestedHost === null ? undefined : snap.destHeads.get(h.requestedHost);
+  return d === undefined || d >= h.id;
 }
 
 /**
@@ -115,11 +134,14 @@ export function headsToWake(snap: QueueSnapshot, l: MigrationLimits): number[] {
   const outbound = new Map(snap.counts.outbound);
   const inbound = new Map(snap.counts.inbound);
   let cluster = snap.counts.cluster;
+  let heads = [...snap.heads].sort((a, b) => a.id - b.id);
   const woken: number[] = [];
-  for (const h of [...snap.heads].sort((a, b) => a.id - b.id)) {
-    const now: QueueSnapshot = { counts: { cluster, outbound, inbound }, heads: snap.heads, destHeads: snap.destHeads };
+  for (const h of [...heads]) {
+    const now: QueueSnapshot = { counts: { cluster, outbound, inbound }, heads, destHeads: snap.destHeads };
     if (waitReason(h, now, l) !== null) continue;
     woken.push(h.id);
+    // Counted as holding its slots from here on, and no longer waiting.
+    heads = heads.filter((x) => x !== h);
     cluster += 1;
     outbound.set(h.source, count(outbound, h.source) + 1);
     if (h.requestedHost !== null) inbound.set(h.requestedHost, count(inbound, h.requestedHost) + 1);
