@@ -4,10 +4,11 @@
  *
  * Locking: whoever takes a slot holds the cluster-wide admission lock while it counts (tried without
  * waiting, and taken last, after the destination's host lock, so it is never held while waiting on
- * another lock). Whoever frees a slot does not take it: it reads the queue as it stands with its own
- * change, and marks due the heads that can go, skipping rows another transaction is deciding about. A
- * head refused on counts read just before a slot freed is the one case a wake-up can miss; each
- * conductor also wakes the queue heads every few ticks (wakeQueueNow), which bounds that delay.
+ * another lock). Whoever frees a slot does not need that lock: it reads the queue as it stands with its
+ * own change, and marks due the heads that can go, skipping rows another transaction holds. A head
+ * refused, in that other transaction, on counts read just before the slot freed is the one wake-up that
+ * can be missed; each conductor also wakes the queue heads every few ticks (wakeQueueNow), which bounds
+ * that delay.
  */
 import { headsToWake, inboundFull, isLimited, waitReason, type MigrationLimits, type Queued, type QueueSnapshot } from '../core/admission.js';
 import type { Repo, Store } from '../store/store.js';

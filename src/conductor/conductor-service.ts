@@ -168,11 +168,6 @@ export class Conductor {
     }
   }
 
-  /** Runs a pass of every drain that is due now (the tick does this too). */
-  runDrains(): Promise<void> {
-    return this.#drains.tick();
-  }
-
   async #fire(id: number): Promise<void> {
     this.#inFlight.add(id);
     try {

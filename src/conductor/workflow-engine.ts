@@ -108,6 +108,8 @@ export class WorkflowEngine {
         if (follow) queue.push(follow);
       }
     }
+    // A queued migration refused again is unchanged, but must stop being due: its wake-up time is saved.
+    if (!changed && state.phase !== 'queued') return null;
     const terminal = isTerminal(state.status);
     let wakeup = terminal ? null : nextWakeup(state);
     if (!terminal && wakeup === null && state.phase !== 'queued') {
@@ -116,8 +118,7 @@ export class WorkflowEngine {
       this.#d.log?.(`migration ${id} in ${state.status} has nothing pending; re-examining it later`);
       wakeup = now + this.#d.config.startGraceMs;
     }
-    // A queued migration refused again is unchanged, but must stop being due: its wake-up time is saved.
-    if (!changed && (state.phase !== 'queued' || wakeup === row.nextWakeup)) return null;
+    if (!changed && wakeup === row.nextWakeup) return null;
     const admission = admissionOf(state);
     const destCompute = state.dest?.host ?? state.requestedHost;
     await tx.saveMigration(id, row.version, {
