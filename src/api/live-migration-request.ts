@@ -1,16 +1,15 @@
 /**
  * Accepting a live-migration request, as the API does: the synchronous checks that Nova's API makes
  * (instance state, known host, not to itself), then the migration record in status `accepted` and the
- * instance's task_state in one transaction, then a cast to the conductor, which owns the rest.
+ * instance's task_state in one transaction (store/live-migration-record.ts), then a cast to the
+ * conductor, which owns the rest.
  */
 import { BatonError } from '../core/errors.js';
-import { describeHost } from '../core/model.js';
-import { newWorkflow } from '../core/migration-workflow.js';
-import { checkInstanceState, checkNotSelf } from '../core/prechecks.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 import { CONDUCTOR_RPC_VERSION, ConductorMethod } from '../rpc/conductor-api.js';
 import type { RpcClient } from '../rpc/rpc-client.js';
 import { CONDUCTOR_TOPIC } from '../rpc/transport.js';
+import { recordLiveMigration, type LiveMigrationRequest } from '../store/live-migration-record.js';
 import type { MigrationRow, Store } from '../store/store.js';
 
 export interface RequestDeps {
@@ -22,37 +21,10 @@ export interface RequestDeps {
   readonly startGraceMs: number;
 }
 
-export interface LiveMigrationRequest {
-  readonly instanceUuid: string;
-  readonly host: string | null;
-  readonly blockMigration: boolean | 'auto';
-  readonly projectId: string;
-  readonly userId: string;
-}
+export type { LiveMigrationRequest };
 
 export async function requestLiveMigration(d: RequestDeps, req: LiveMigrationRequest): Promise<MigrationRow> {
-  const row = await d.store.transaction(async (tx) => {
-    const inst = await tx.getInstance(req.instanceUuid);
-    if (!inst) throw new BatonError('InstanceNotFound', `Instance ${req.instanceUuid} could not be found.`);
-    checkInstanceState(inst);
-    const source = await tx.getService(inst.host!);
-    if (!source) throw new BatonError('ComputeHostNotFound', `Compute host ${inst.host} could not be found.`);
-    if (req.host !== null) {
-      if (!(await tx.getService(req.host))) throw new BatonError('ComputeHostNotFound', `Compute host ${req.host} could not be found.`);
-      checkNotSelf(source.host, req.host, inst.uuid);
-    }
-    const flavor = await tx.getFlavor(inst.flavorId);
-    if (!flavor) throw new BatonError('FlavorNotFound', `Flavor ${inst.flavorId} could not be found.`);
-    const now = d.clock.now();
-    const created = await tx.insertMigration({
-      uuid: d.ids.uuid(), instanceUuid: inst.uuid, sourceCompute: source.host, destCompute: req.host, status: 'accepted',
-      migrationType: 'live-migration', flavorId: flavor.id, projectId: req.projectId, userId: req.userId, createdAt: now, updatedAt: now,
-      nextWakeup: now + d.startGraceMs,
-    }, (id) => newWorkflow({ migrationId: id, instance: { uuid: inst.uuid, name: inst.name, flavor, imageRef: inst.imageRef }, source: describeHost(source),
-      requestedHost: req.host, blockMigration: req.blockMigration, now }));
-    await tx.updateInstance(inst.uuid, { taskState: 'migrating', updatedAt: now });
-    return created;
-  });
+  const row = await d.store.transaction((tx) => recordLiveMigration(tx, req, { now: d.clock.now(), uuid: d.ids.uuid(), startAfterMs: d.startGraceMs }));
   await d.rpc.cast(CONDUCTOR_TOPIC, ConductorMethod.LIVE_MIGRATE, { migrationId: row.id }, { version: CONDUCTOR_RPC_VERSION });
   return row;
 }

@@ -1,4 +1,6 @@
 /** Conductor settings, compiled once at start-up. */
+import { DEFAULT_LIMITS, type HostLimits, type MigrationLimits } from '../core/admission.js';
+import { DEFAULT_DRAIN_CONFIG, type DrainConfig } from '../core/drain.js';
 import { DEFAULT_WORKFLOW_CONFIG, type WorkflowConfig } from '../core/migration-state.js';
 
 export interface ConductorConfig {
@@ -17,6 +19,10 @@ export interface ConductorConfig {
   readonly overdueWakeupMs: number;
   /** The audit reports a live migration whose record has not changed for this long. */
   readonly staleMigrationMs: number;
+  /** Concurrency limits (every conductor of a deployment must use the same). */
+  readonly limits: MigrationLimits;
+  /** Server-side drains. */
+  readonly drain: DrainConfig;
 }
 
 export const DEFAULT_CONDUCTOR_CONFIG: ConductorConfig = {
@@ -29,8 +35,18 @@ export const DEFAULT_CONDUCTOR_CONFIG: ConductorConfig = {
   overdueWakeupMs: 60_000,
   // Longer than any single step deadline: a migration that is being driven changes its record more often.
   staleMigrationMs: 900_000,
+  limits: DEFAULT_LIMITS,
+  drain: DEFAULT_DRAIN_CONFIG,
 };
 
-export function conductorConfig(overrides: Partial<Omit<ConductorConfig, 'workflow'>> & { workflow?: Partial<WorkflowConfig> } = {}): ConductorConfig {
-  return { ...DEFAULT_CONDUCTOR_CONFIG, ...overrides, workflow: { ...DEFAULT_WORKFLOW_CONFIG, ...overrides.workflow } };
+export type ConductorOverrides = Partial<Omit<ConductorConfig, 'workflow' | 'limits' | 'drain'>> & {
+  workflow?: Partial<WorkflowConfig>;
+  limits?: Partial<Omit<MigrationLimits, 'hosts'>> & { hosts?: Readonly<Record<string, HostLimits>> };
+  drain?: Partial<DrainConfig>;
+};
+
+export function conductorConfig(overrides: ConductorOverrides = {}): ConductorConfig {
+  return { ...DEFAULT_CONDUCTOR_CONFIG, ...overrides, workflow: { ...DEFAULT_WORKFLOW_CONFIG, ...overrides.workflow },
+    limits: { ...DEFAULT_LIMITS, ...overrides.limits, hosts: { ...overrides.limits?.hosts } },
+    drain: { ...DEFAULT_DRAIN_CONFIG, ...overrides.drain } };
 }

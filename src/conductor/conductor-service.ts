@@ -8,7 +8,7 @@ import type { AuditPass } from '../core/audit-report.js';
 import { BatonError } from '../core/errors.js';
 import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
 import { isStep } from '../core/migration-steps.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock, IdGenerator } from '../core/ports.js';
 import {
   CONDUCTOR_RPC_VERSION, ConductorMethod, InstanceIdArgs, MigrationIdArgs, ProgressArgs, ServiceReportArgs, StepResultArgs,
 } from '../rpc/conductor-api.js';
@@ -17,12 +17,18 @@ import { method, serveRpc } from '../rpc/rpc-server.js';
 import { ComputeMethod } from '../rpc/compute-api.js';
 import { CONDUCTOR_TOPIC, computeTopic, type Subscription, type Transport } from '../rpc/transport.js';
 import { nameUuid } from '../runtime/name-uuid.js';
+import { randomIds } from '../runtime/system-clock.js';
 import type { Store } from '../store/store.js';
+import { wakeQueueNow } from './admission-queue.js';
 import type { ConductorConfig } from './conductor-config.js';
+import { DrainRunner } from './drain-runner.js';
 import { buildInstance, deleteInstance, rescanInstances, type BuilderDeps } from './instance-builder.js';
 import { Reconciler } from './reconciler.js';
 import { StepDispatcher } from './step-dispatcher.js';
 import { WorkflowEngine } from './workflow-engine.js';
+
+/** How often (in ticks) a conductor wakes the queue heads that can go, whatever woke them or not. */
+const QUEUE_LOOK_TICKS = 4;
 
 export interface ConductorDeps {
   readonly name: string;
@@ -31,6 +37,8 @@ export interface ConductorDeps {
   readonly clock: Clock;
   readonly config: ConductorConfig;
   readonly log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Uuids of the migrations drains record; random by default. */
+  readonly ids?: IdGenerator;
   /** Told when a migration this conductor drove reaches a terminal status (after commit). */
   readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
 }
@@ -43,6 +51,7 @@ export class Conductor {
   readonly #versions = new Map<string, string>();
   readonly #builder: BuilderDeps;
   readonly #reconciler: Reconciler;
+  readonly #drains: DrainRunner;
   #sub: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Only the due query is exclusive; the migrations it returns run on their own. */
@@ -53,6 +62,8 @@ export class Conductor {
   readonly #inFlight = new Set<number>();
   /** Once stopped, answers to what this conductor sent are dropped: whoever takes over asks the computes again. */
   #stopped = false;
+  /** Ticks so far: every QUEUE_LOOK_TICKS-th also looks at the queue heads. */
+  #ticks = 0;
 
   constructor(d: ConductorDeps) {
     this.#d = d;
@@ -60,11 +71,15 @@ export class Conductor {
     this.#dispatcher = new StepDispatcher({ rpc: this.#rpc, hostVersion: (h) => this.#hostVersion(h),
       apply: async (id, e) => (this.#stopped ? undefined : this.engine.apply(id, e)), log: d.log });
     this.engine = new WorkflowEngine({ store: d.store, clock: d.clock, config: d.config,
-      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s) });
+      dispatch: (id, cmds) => this.#dispatcher.dispatch(id, cmds), log: d.log, onTerminal: (id, s) => this.#onTerminal(id, s),
+      // A queued migration this conductor woke goes now, not at the next tick (any other conductor's tick would take it too).
+      onWoken: (ids) => { for (const w of ids) if (!this.#inFlight.has(w) && !this.#stopped) void this.#fire(w); } });
     this.#builder = { store: d.store, rpc: this.#rpc, clock: d.clock, serviceDownTimeMs: d.config.serviceDownTimeMs,
       callTimeoutMs: d.config.callTimeoutMs, versionFor: (h) => this.#dispatcher.versionFor(h), log: d.log, busy: new Set() };
     this.#reconciler = new Reconciler({ name: d.name, store: d.store, rpc: this.#rpc, clock: d.clock, config: d.config,
       versionFor: (h) => this.#dispatcher.versionFor(h), apply: (id, e) => this.engine.apply(id, e), log: d.log });
+    this.#drains = new DrainRunner({ name: d.name, store: d.store, clock: d.clock, ids: d.ids ?? randomIds, config: d.config,
+      apply: (id, e) => this.engine.apply(id, e), log: d.log });
   }
 
   /** Runs a reconcile/audit pass now (after any pass in progress) and returns it. */
@@ -131,6 +146,8 @@ export class Conductor {
     let due: number[];
     try {
       void this.#rescanIfDue();
+      void this.#drains.tick();
+      if (this.#ticks++ % QUEUE_LOOK_TICKS === 0) void this.#lookAtQueue();
       due = await this.#d.store.repo.dueMigrations(this.#d.clock.now(), 200, [...this.#inFlight]);
     } catch (e) {
       this.#d.log(`tick failed: ${String(e)}`);
@@ -139,6 +156,16 @@ export class Conductor {
       this.#ticking = false;
     }
     await Promise.all(due.filter((id) => !this.#inFlight.has(id)).map((id) => this.#fire(id)));
+  }
+
+  /** The periodic look at the queue heads that bounds the delay of a wake-up missed in a race (see admission-queue.ts). */
+  async #lookAtQueue(): Promise<void> {
+    try {
+      const woken = await wakeQueueNow(this.#d.store, this.#d.clock.now(), this.#d.config.limits);
+      for (const w of woken) if (!this.#inFlight.has(w)) void this.#fire(w);
+    } catch (e) {
+      this.#d.log(`queue look failed: ${String(e)}`);
+    }
   }
 
   async #fire(id: number): Promise<void> {

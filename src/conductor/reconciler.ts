@@ -34,7 +34,7 @@ const REPAIR_HISTORY_MS = 7 * 24 * 3_600_000;
 
 function auditMigration(m: MigrationRow): AuditMigration {
   return { id: m.id, instanceUuid: m.instanceUuid, source: m.sourceCompute, dest: m.state.dest?.host ?? m.destCompute,
-    switchedOver: m.state.switchedOver, nextWakeup: m.nextWakeup, updatedAt: m.updatedAt };
+    switchedOver: m.state.switchedOver, nextWakeup: m.nextWakeup, updatedAt: m.updatedAt, waiting: m.admission === 'waiting' };
 }
 
 export class Reconciler {

@@ -3,6 +3,7 @@
  * entries, claims and instance changes in one transaction. Commands that talk to computes are
  * handed to the dispatcher only after the commit.
  */
+import { admissionOf, isLimited } from '../core/admission.js';
 import { BatonError } from '../core/errors.js';
 import { transition } from '../core/migration-workflow.js';
 import type { WorkflowCommand, WorkflowEvent, WorkflowState } from '../core/migration-state.js';
@@ -11,6 +12,7 @@ import type { Clock } from '../core/ports.js';
 import { nextWakeup } from '../core/workflow-steps.js';
 import { StoreBusy, VersionConflict, type Repo, type Store } from '../store/store.js';
 import type { ConductorConfig } from './conductor-config.js';
+import { InboundTaken, wakeQueue } from './admission-queue.js';
 import { ClaimConflict, scheduleInTx } from './scheduling.js';
 
 export type Outgoing = Extract<WorkflowCommand, { type: 'send' | 'query' }>;
@@ -22,6 +24,8 @@ export interface EngineDeps {
   /** Receives the commands to send once their transaction has committed. */
   readonly dispatch: (migrationId: number, cmds: readonly Outgoing[]) => void;
   readonly onTerminal?: (migrationId: number, state: WorkflowState) => void;
+  /** Told, after the commit, of queued migrations the transaction woke (a slot freed): they are due now. */
+  readonly onWoken?: (migrationIds: readonly number[]) => void;
   readonly log?: (msg: string) => void;
 }
 
@@ -75,6 +79,7 @@ export class WorkflowEngine {
         if (!res) return undefined;
         if (res.outgoing.length > 0) this.#d.dispatch(id, res.outgoing);
         if (res.ended) this.#d.onTerminal?.(id, res.state);
+        if (res.woken.length > 0) this.#d.onWoken?.(res.woken);
         return res.state;
       } catch (e) {
         // A lost race is retried on fresh rows. A lock timeout is not: the row is held by a stalled
@@ -103,26 +108,36 @@ export class WorkflowEngine {
         if (follow) queue.push(follow);
       }
     }
-    if (!changed) return null;
+    // A queued migration refused again is unchanged, but must stop being due: its wake-up time is saved.
+    if (!changed && state.phase !== 'queued') return null;
     const terminal = isTerminal(state.status);
     let wakeup = terminal ? null : nextWakeup(state);
-    if (!terminal && wakeup === null) {
-      // Invariant: a live migration always waits on a deadline. Should that ever break, keep it on the timer.
+    if (!terminal && wakeup === null && state.phase !== 'queued') {
+      // Invariant: a live migration always waits on a deadline (a queued one waits to be woken). Should that
+      // ever break, keep it on the timer.
       this.#d.log?.(`migration ${id} in ${state.status} has nothing pending; re-examining it later`);
       wakeup = now + this.#d.config.startGraceMs;
     }
+    if (!changed && wakeup === row.nextWakeup) return null;
+    const admission = admissionOf(state);
+    const destCompute = state.dest?.host ?? state.requestedHost;
     await tx.saveMigration(id, row.version, {
-      state, status: state.status, destCompute: state.dest?.host ?? null, progress: state.progress ?? NO_PROGRESS,
-      nextWakeup: wakeup, error: state.error, updatedAt: now,
+      state, status: state.status, destCompute, progress: state.progress ?? NO_PROGRESS,
+      nextWakeup: wakeup, admission, error: state.error, updatedAt: now,
     });
-    return { state, outgoing, ended: terminal && !isTerminal(row.status) };
+    const limits = this.#d.config.limits;
+    // Slots taken or given back (or a waiting one gone): whoever can go now is woken, in this transaction.
+    const woken = isLimited(limits) && (row.admission !== admission || row.destCompute !== destCompute) ? await wakeQueue(tx, now, limits) : [];
+    // A drain waits on its migrations: one ending is its cue.
+    if (terminal && !isTerminal(row.status)) await tx.wakeDrain(row.sourceCompute, now);
+    return { state, outgoing, ended: terminal && !isTerminal(row.status), woken };
   }
 
   /** Carries out one command inside the transaction; returns the event it produces, if any. */
   async #effect(tx: Repo, id: number, s: WorkflowState, c: WorkflowCommand, now: number, outgoing: Outgoing[]): Promise<WorkflowEvent | null> {
     switch (c.type) {
       case 'schedule':
-        return scheduleInTx(tx, s, c, now, this.#d.config.serviceDownTimeMs);
+        return scheduleInTx(tx, s, c, now, this.#d.config);
       case 'send':
         await tx.insertStep({ migrationId: id, step: c.step, attempt: c.attempt, host: c.host, status: 'sent', sentAt: now,
           ackedAt: null, doneAt: null, failedAt: null, error: null });
@@ -145,5 +160,5 @@ export class WorkflowEngine {
 }
 
 function retryable(e: unknown): boolean {
-  return e instanceof VersionConflict || e instanceof ClaimConflict || (e instanceof StoreBusy && e.retryNow);
+  return e instanceof VersionConflict || e instanceof ClaimConflict || e instanceof InboundTaken || (e instanceof StoreBusy && e.retryNow);
 }

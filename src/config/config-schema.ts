@@ -4,6 +4,8 @@
  * refused so a typo cannot silently fall back to a default.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { FAULT_OPS } from '../compute/drivers/fake/fault-plan.js';
+import { ErrorCode } from '../core/errors.js';
 
 const closed = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, description, default: {} });
@@ -43,6 +45,22 @@ export const WorkflowSection = Type.Object({
   migrateMaxRetries: Type.Optional(Type.Integer({ minimum: 0, description: 'destinations tried when the scheduler picks' })),
 }, { additionalProperties: false, default: {} });
 
+const limit = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description: `${description} (0: unlimited)` }));
+
+export const LimitsSection = Type.Object({
+  perHostOutbound: limit('live migrations out of one host at once, as Nova\'s max_concurrent_live_migrations (default 1)'),
+  perHostInbound: limit('live migrations into one host at once (default 2)'),
+  cluster: limit('live migrations in the deployment at once, as KubeVirt\'s parallelMigrationsPerCluster (default 5)'),
+  hosts: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Object({
+    outbound: limit('this host\'s own outbound limit'), inbound: limit('this host\'s own inbound limit'),
+  }, { additionalProperties: false }), { description: 'per-host overrides, by host name' })),
+}, { additionalProperties: false, default: {}, description: 'concurrency limits; a migration over one waits in status queued' });
+
+export const DrainSection = Type.Object({
+  attempts: Type.Optional(Type.Integer({ minimum: 1, description: 'migrations a drain starts per instance before it counts as blocked (default 2)' })),
+  pollMs: optMs('a running drain is looked at again after this long even if none of its migrations ended (default 2000)'),
+}, { additionalProperties: false, default: {}, description: 'server-side host drains' });
+
 export const ConductorSection = closed({
   name: Type.Optional(Type.String({ minLength: 1, description: 'this conductor in logs and RPC envelopes (default conductor-<hostname>-<pid>)' })),
   tickMs: optMs('how often due deadlines are looked for'),
@@ -53,7 +71,23 @@ export const ConductorSection = closed({
   overdueWakeupMs: optMs('the audit reports a live migration whose wake-up time passed longer ago than this'),
   staleMigrationMs: optMs('the audit reports a live migration whose record has not changed for this long'),
   workflow: WorkflowSection,
+  limits: LimitsSection,
+  drain: DrainSection,
 }, 'the conductor');
+
+/** compute.fake.faults[]: one FaultSpec (src/compute/drivers/fake/fault-plan.ts) per rule. */
+function FaultSpecSchema() {
+  return Type.Object({
+    op: Type.Union(FAULT_OPS.map((op) => Type.Literal(op))),
+    action: Type.Union([Type.Literal('fail'), Type.Literal('delay')]),
+    times: Type.Optional(Type.Integer({ minimum: 1, description: 'how many calls; absent: every call' })),
+    ms: Type.Optional(Type.Integer({ minimum: 0, description: 'delay: real milliseconds' })),
+    code: Type.Optional(Type.Union(Object.values(ErrorCode).map((c) => Type.Literal(c)))),
+    message: Type.Optional(Type.String({ minLength: 1 })),
+    uuid: Type.Optional(Type.String({ minLength: 1, description: 'only this guest' })),
+    name: Type.Optional(Type.String({ minLength: 1, description: 'only the guest of this name' })),
+  }, { additionalProperties: false });
+}
 
 export const ComputeSection = closed({
   hostIp: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address reported for this host' }),
@@ -76,6 +110,7 @@ export const ComputeSection = closed({
     completionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     timeoutAction: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('force_complete')])),
     realTime: Type.Optional(Type.Boolean({ description: 'copies take wall-clock time at bandwidthMibs (default: simulated time, instant)' })),
+    faults: Type.Optional(Type.Array(FaultSpecSchema(), { description: 'test hook: make operations fail or take longer' })),
   }, { additionalProperties: false, default: {}, description: 'fake driver migration policy' }),
   qemu: Type.Record(Type.String(), Type.Unknown(), { default: {},
     description: 'qemu driver options (docs/qemu.md), checked by the driver: unknown keys are refused' }),

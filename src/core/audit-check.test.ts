@@ -118,6 +118,8 @@ test('a live migration past its deadlines: overdue wake-up is critical, a record
   assert.deepEqual(kinds(snap(listing, { activeMigrations: [migration({ nextWakeup: null, updatedAt: NOW - 901_000 })] })).anomalies,
     ['migration-stale:warning:a+b']);
   assert.deepEqual(kinds(snap(listing, { activeMigrations: [migration({ nextWakeup: NOW - 59_000 })] })).anomalies, []);
+  const queued = migration({ dest: null, nextWakeup: null, updatedAt: NOW - 3_600_000, waiting: true });
+  assert.deepEqual(kinds(snap({ a: { 'vm-1': 'running' } }, { activeMigrations: [queued] })).anomalies, [], 'waiting in the queue for an hour is not stale');
 });
 
 test('a guest no instance record names is reported', () => {

@@ -26,6 +26,8 @@ export interface AuditMigration {
   readonly switchedOver: boolean;
   readonly nextWakeup: number | null;
   readonly updatedAt: number;
+  /** Waiting in the queue for a concurrency slot: a record that does not change for long is normal there. */
+  readonly waiting?: boolean;
 }
 
 export interface AuditSnapshot {
@@ -188,7 +190,7 @@ function checkMigrations(s: AuditSnapshot, b: AuditBounds, out: Sink): void {
     if (m.nextWakeup !== null && s.now - m.nextWakeup > b.overdueWakeupMs) {
       out.anomalies.push(anomaly(AnomalyKind.MIGRATION_OVERDUE, Severity.CRITICAL, m.instanceUuid, m.id, hosts,
         `migration ${m.id} should have been examined ${Math.round((s.now - m.nextWakeup) / 1000)} s ago: no conductor is driving it`));
-    } else if (s.now - m.updatedAt > b.staleMigrationMs) {
+    } else if (!m.waiting && s.now - m.updatedAt > b.staleMigrationMs) {
       out.anomalies.push(anomaly(AnomalyKind.MIGRATION_STALE, Severity.WARNING, m.instanceUuid, m.id, hosts,
         `migration ${m.id} has not changed for ${Math.round((s.now - m.updatedAt) / 1000)} s`));
     }

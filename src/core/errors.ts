@@ -25,6 +25,10 @@ export const ErrorCode = {
    */
   MigrationSwitchedOver: 'MigrationSwitchedOver',
   FlavorNotFound: 'FlavorNotFound',
+  /** No drain was ever started on the host. */
+  DrainNotFound: 'DrainNotFound',
+  /** The host's drain is not in a state that allows the request (cancel an ended drain, start one while a cancel finishes). */
+  InvalidDrainState: 'InvalidDrainState',
   MessagingTimeout: 'MessagingTimeout',
   UnsupportedVersion: 'UnsupportedVersion',
   InvalidRequest: 'InvalidRequest',
@@ -51,6 +55,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   MigrationCancelled: 400,
   MigrationSwitchedOver: 409,
   FlavorNotFound: 400,
+  DrainNotFound: 404,
+  InvalidDrainState: 409,
   MessagingTimeout: 504,
   UnsupportedVersion: 400,
   InvalidRequest: 400,
@@ -63,6 +69,7 @@ const NON_RETRYABLE = new Set<ErrorCode>([
   'InstanceInvalidState', 'InstanceNotFound', 'ComputeHostNotFound', 'UnableToMigrateToSelf',
   'InvalidHypervisorType', 'DestinationHypervisorTooOld', 'InvalidCPUInfo', 'MigrationPreCheckError',
   'NoValidHost', 'MaxRetriesExceeded', 'MigrationSwitchedOver', 'InvalidRequest', 'UnsupportedVersion', 'FlavorNotFound',
+  'DrainNotFound', 'InvalidDrainState',
 ]);
 
 export interface ErrorBody {

@@ -40,7 +40,15 @@ export interface StepState {
   readonly error?: ErrorBody;
 }
 
-export type Phase = 'new' | 'checks' | 'preparing' | 'migrating' | 'post' | 'rollback' | 'done';
+/** `queued`: waiting for a concurrency slot (see admission.ts); it holds none and has no destination claimed. */
+export type Phase = 'new' | 'queued' | 'checks' | 'preparing' | 'migrating' | 'post' | 'rollback' | 'done';
+
+/** Why a queued migration waits, since when (the first refusal), and when to ask again unwoken (null: when woken). */
+export interface QueueWait {
+  readonly reason: string;
+  readonly since: number;
+  readonly retryAt: number | null;
+}
 
 export interface WorkflowState {
   readonly migrationId: number;
@@ -64,6 +72,8 @@ export interface WorkflowState {
   readonly leftovers: readonly string[];
   readonly progress: MigrationProgress | null;
   readonly history: readonly { readonly status: MigrationStatus; readonly at: number }[];
+  /** Set while the migration waits for a slot; absent in states written before the limits existed. */
+  readonly queue?: QueueWait | null;
 }
 
 export interface Progress extends MigrationProgress {
@@ -77,6 +87,11 @@ export type WorkflowEvent =
   | { readonly type: 'start' }
   | { readonly type: 'scheduled'; readonly dest: HostDescriptor }
   | { readonly type: 'schedule-failed'; readonly error: ErrorBody }
+  /**
+   * A concurrency limit (or an older migration in the queue) keeps it waiting; it is woken when a slot frees.
+   * With `retryAt`, the decision could not be made now (the admission lock was busy): ask again then.
+   */
+  | { readonly type: 'must-wait'; readonly reason: string; readonly retryAt: number | null }
   | { readonly type: 'acked'; readonly step: Step; readonly attempt: number }
   | { readonly type: 'done'; readonly step: Step; readonly attempt: number; readonly result?: Record<string, unknown> }
   | { readonly type: 'failed'; readonly step: Step; readonly attempt: number; readonly error: ErrorBody }
@@ -96,7 +111,10 @@ export type WorkflowEvent =
   | { readonly type: 'switched-over'; readonly host: string; readonly evidence: string };
 
 export type WorkflowCommand =
-  /** Pick and claim a destination inside this transaction; answers with `scheduled` or `schedule-failed`. */
+  /**
+   * Take a concurrency slot, then pick and claim a destination, inside this transaction; answers with
+   * `scheduled`, `must-wait` (over a limit) or `schedule-failed`.
+   */
   | { readonly type: 'schedule'; readonly requestedHost: string | null; readonly excluded: readonly string[] }
   /** Journal the attempt as sent in this transaction, send it after commit. */
   | { readonly type: 'send'; readonly step: Step; readonly host: string; readonly attempt: number;

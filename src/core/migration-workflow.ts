@@ -11,6 +11,7 @@ import { isTerminal } from './migration-status.js';
 import { argsFor } from './workflow-args.js';
 import { afterDone, afterFailure, beginRollback, chaseAbort, finish, onAbort, onForceComplete, onProgress, onScheduled } from './workflow-phases.js';
 import { isOpen, markAcked, markDone, markFailed, maxWaits, out, query, send, setStatus, type Out } from './workflow-steps.js';
+import { onMustWait, readmit, scheduleCommand } from './workflow-queue.js';
 import { canProveSwitchOver, isSwitchOverError, proveSwitchOver } from './workflow-switchover.js';
 
 export function newWorkflow(args: {
@@ -28,7 +29,7 @@ export function newWorkflow(args: {
 
 export function transition(state: WorkflowState, event: WorkflowEvent, ctx: WorkflowContext): Transition {
   if (state.phase === 'done' || isTerminal(state.status)) return { state, commands: [] };
-  const o = apply(out(state), event, ctx);
+  const o = readmit(state, event, apply(out(state), event, ctx));
   return { state: o.state, commands: o.commands };
 }
 
@@ -36,11 +37,13 @@ function apply(o: Out, e: WorkflowEvent, ctx: WorkflowContext): Out {
   const s = o.state;
   switch (e.type) {
     case 'start':
+      // Queued until the engine grants a slot and a destination (in the same transaction when one is free).
       if (s.phase !== 'new') return o;
-      return out({ ...setStatus(s, 'queued', ctx), phase: 'checks' },
-        [{ type: 'schedule', requestedHost: s.requestedHost, excluded: s.excluded }]);
+      return out({ ...setStatus(s, 'queued', ctx), phase: 'queued' }, [scheduleCommand(s)]);
     case 'scheduled':
       return onScheduled(o, e.dest, ctx);
+    case 'must-wait':
+      return onMustWait(o, e.reason, e.retryAt, ctx);
     case 'schedule-failed':
       return finish(o, 'error', `${e.error.code}: ${e.error.message}`, ctx);
     case 'acked':

@@ -10,9 +10,9 @@ export function sendStep(o: Out, step: Step, ctx: WorkflowContext): Out {
 }
 
 export function onScheduled(o: Out, dest: HostDescriptor, ctx: WorkflowContext): Out {
-  if (o.state.phase !== 'checks') return o;
+  if (o.state.phase !== 'checks' && o.state.phase !== 'queued') return o;
   // Both checks go out together; on a re-schedule only the destination is asked again.
-  let cur = sendStep(out({ ...o.state, dest }, o.commands), Step.CHECK_DEST, ctx);
+  let cur = sendStep(out({ ...o.state, dest, phase: 'checks', queue: null }, o.commands), Step.CHECK_DEST, ctx);
   if (!cur.state.steps[Step.CHECK_SOURCE]) cur = sendStep(cur, Step.CHECK_SOURCE, ctx);
   return cur;
 }
@@ -53,7 +53,8 @@ export function afterFailure(o: Out, step: Step, ctx: WorkflowContext): Out {
       if (s.requestedHost === null) return reschedule(o, why, ctx);
       return finish(o, 'error', why, ctx);
     case Step.CHECK_SOURCE:
-      return s.phase === 'checks' ? finish(o, 'error', why, ctx) : o;
+      // Also while re-queued after a destination failed: the source refusing ends it wherever it would go.
+      return s.phase === 'checks' || s.phase === 'queued' ? finish(o, 'error', why, ctx) : o;
     case Step.PRE:
       return s.phase === 'preparing' ? beginRollback(o, s.abortRequested ? 'cancelled' : 'failed', why, ctx) : o;
     case Step.MIGRATE:
@@ -154,6 +155,9 @@ export function onAbort(o: Out, ctx: WorkflowContext): Out {
   const s = o.state;
   switch (s.phase) {
     case 'new':
+    case 'queued':
+      // Nova 2.65: a queued migration can be aborted; nothing was asked of any host.
+      return finish(o, 'cancelled', 'aborted by request while queued', ctx);
     case 'checks':
       return finish(o, 'cancelled', 'aborted by request before the destination was prepared', ctx);
     case 'preparing':

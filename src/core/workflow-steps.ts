@@ -112,9 +112,12 @@ export function isDone(s: WorkflowState, step: Step): boolean {
   return s.steps[step]?.status === 'done';
 }
 
-/** The earliest moment the workflow needs a `tick`: an outcome deadline or a retry. Null when nothing waits on time. */
+/**
+ * The earliest moment the workflow needs a `tick`: an outcome deadline, a retry, or a queued migration's
+ * next look at the admission lock. Null when nothing waits on time (a queued one waits to be woken).
+ */
 export function nextWakeup(s: WorkflowState): number | null {
-  let next: number | null = null;
+  let next: number | null = s.phase === 'queued' ? (s.queue?.retryAt ?? null) : null;
   for (const st of Object.values(s.steps)) {
     for (const t of [st?.deadline ?? null, st?.retryAt ?? null]) {
       if (t !== null && (next === null || t < next)) next = t;

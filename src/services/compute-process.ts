@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../core/ports.js';
 import { FakeDriver } from '../compute/drivers/fake/fake-driver.js';
+import { FaultPlan } from '../compute/drivers/fake/fault-plan.js';
 import { TcpFabric } from '../compute/drivers/fake/tcp-fabric.js';
 import type { LogFn } from '../runtime/logger.js';
 import { SimClock } from '../runtime/sim-clock.js';
@@ -60,9 +61,9 @@ export async function startComputeProcess(cfg: BatonConfig, host: string, driver
     const fabric = new TcpFabric({ address: cfg.compute.hostIp, log });
     opened.push(['fabric', async () => fabric.closeAll()]);
     // The registry file lets the fake's guests outlive a SIGKILL of this process, as QEMU's would.
-    const { realTime, ...policy } = cfg.compute.fake;
+    const { realTime, faults, ...policy } = cfg.compute.fake;
     driver = new FakeDriver({ host, clock: realTime === true ? systemClock : new SimClock(), fabric, policy,
-      statePath: join(stateDir, 'fake-registry.json') });
+      statePath: join(stateDir, 'fake-registry.json'), ...(faults ? { faults: FaultPlan.fromSpecs(faults) } : {}) });
   }
   opened.push(['driver', () => driver.close()]);
   try {

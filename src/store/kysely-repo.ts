@@ -6,12 +6,15 @@ import type { Claim, ComputeHost, Flavor, HostUsage, Instance } from '../core/mo
 import type { WorkflowState } from '../core/migration-state.js';
 import { NO_PROGRESS, TERMINAL_STATUSES } from '../core/migration-status.js';
 import type { StepStatus } from '../core/migration-steps.js';
+import type { QueueSnapshot, SlotCounts } from '../core/admission.js';
+import * as admission from './admission-rows.js';
 import * as audit from './audit-rows.js';
+import * as drains from './drain-rows.js';
 import { fromHost, fromInstance, toFlavor, toHost, toInstance, toMigration, toStep } from './row-mappers.js';
 import type { Database } from './schema.js';
 import {
   VersionConflict, type BusyReason, type InstanceFilter, type InstancePatch, type MigrationFilter, type MigrationRow, type MigrationUpdate,
-  type NewMigration, type Repo, type StepRow,
+  type DrainRow, type NewMigration, type QueuePlace, type Repo, type StepRow,
 } from './store.js';
 
 /** What an engine's driver error means to the store, when it means something. */
@@ -115,7 +118,8 @@ export class KyselyRepo implements Repo {
     try {
       r = await this.#db.insertInto('migrations').values({
         uuid: m.uuid, instance_uuid: m.instanceUuid, source_compute: m.sourceCompute, dest_compute: m.destCompute, status: m.status,
-        migration_type: m.migrationType, state: '{}', version: 0, next_wakeup: m.nextWakeup, error: null, flavor_id: m.flavorId,
+        migration_type: m.migrationType, state: '{}', version: 0, next_wakeup: m.nextWakeup, admission: m.admission, error: null,
+        flavor_id: m.flavorId,
         project_id: m.projectId, user_id: m.userId, created_at: m.createdAt, updated_at: m.updatedAt,
         memory_total: 0, memory_processed: 0, memory_remaining: 0, disk_total: 0, disk_processed: 0, disk_remaining: 0,
       }).returning('id').executeTakeFirstOrThrow();
@@ -147,7 +151,8 @@ export class KyselyRepo implements Repo {
   async saveMigration(id: number, expectedVersion: number, u: MigrationUpdate): Promise<void> {
     const p = u.progress;
     const r = await this.#db.updateTable('migrations').set({
-      state: JSON.stringify(u.state), status: u.status, dest_compute: u.destCompute, next_wakeup: u.nextWakeup, error: u.error,
+      state: JSON.stringify(u.state), status: u.status, dest_compute: u.destCompute, next_wakeup: u.nextWakeup, admission: u.admission,
+      error: u.error,
       updated_at: u.updatedAt, version: expectedVersion + 1,
       memory_total: p.memoryTotal, memory_processed: p.memoryProcessed, memory_remaining: p.memoryRemaining,
       disk_total: p.diskTotal, disk_processed: p.diskProcessed, disk_remaining: p.diskRemaining,
@@ -183,6 +188,50 @@ export class KyselyRepo implements Repo {
   async activeMigrations(): Promise<number[]> {
     const rows = await this.#db.selectFrom('migrations').select('id').where('status', 'not in', [...TERMINAL_STATUSES]).orderBy('id').execute();
     return rows.map((r) => Number(r.id));
+  }
+
+  tryLockAdmission(): Promise<boolean> {
+    return admission.tryLockAdmission(this.#db, this.#caps.rowLocks);
+  }
+
+  slotCounts(exclude?: number): Promise<SlotCounts> {
+    return admission.slotCounts(this.#db, exclude);
+  }
+
+  queueHeads(): Promise<Omit<QueueSnapshot, 'counts'>> {
+    return admission.queueHeads(this.#db);
+  }
+
+  wakeMigrations(ids: readonly number[], now: number): Promise<number[]> {
+    return admission.wakeMigrations(this.#db, this.#caps.rowLocks, ids, now);
+  }
+
+  queuePlace(id: number): Promise<QueuePlace | undefined> {
+    return admission.queuePlace(this.#db, id);
+  }
+
+  getDrain(host: string, opts: { lock?: boolean } = {}): Promise<DrainRow | undefined> {
+    return drains.getDrain(this.#db, this.#caps.rowLocks, host, opts.lock === true);
+  }
+
+  putDrain(d: Omit<DrainRow, 'version'>): Promise<DrainRow> {
+    return drains.putDrain(this.#db, d);
+  }
+
+  saveDrain(host: string, expectedVersion: number, d: Pick<DrainRow, 'status' | 'state' | 'nextWakeup' | 'updatedAt'>): Promise<void> {
+    return drains.saveDrain(this.#db, host, expectedVersion, d);
+  }
+
+  listDrains(): Promise<DrainRow[]> {
+    return drains.listDrains(this.#db);
+  }
+
+  dueDrains(now: number, limit: number, exclude: readonly string[] = []): Promise<string[]> {
+    return drains.dueDrains(this.#db, this.#caps.rowLocks, now, limit, exclude);
+  }
+
+  wakeDrain(host: string, now: number): Promise<void> {
+    return drains.wakeDrain(this.#db, this.#caps.rowLocks, host, now);
   }
 
   async insertStep(s: StepRow): Promise<void> {

@@ -1,5 +1,6 @@
 /** Conversions between table rows and domain objects. */
 import type { Selectable } from 'kysely';
+import type { Admission } from '../core/admission.js';
 import type { ComputeHost, Flavor, Instance } from '../core/model.js';
 import type { WorkflowState } from '../core/migration-state.js';
 import type { MigrationStatus } from '../core/migration-status.js';
@@ -58,7 +59,8 @@ export function toMigration(r: Row<'migrations'>): MigrationRow {
       diskTotal: Number(r.disk_total), diskProcessed: Number(r.disk_processed), diskRemaining: Number(r.disk_remaining),
     },
     state: JSON.parse(r.state) as WorkflowState, version: r.version,
-    nextWakeup: r.next_wakeup === null ? null : Number(r.next_wakeup), error: r.error, flavorId: r.flavor_id,
+    nextWakeup: r.next_wakeup === null ? null : Number(r.next_wakeup), admission: r.admission as Admission | null, error: r.error,
+    flavorId: r.flavor_id,
     projectId: r.project_id, userId: r.user_id, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   };
 }

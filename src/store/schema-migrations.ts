@@ -1,6 +1,7 @@
 /** Schema migrations, applied in order by Kysely's Migrator on both engines. */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { oneActiveMigrationPerInstance } from './active-migration-index.js';
+import { admissionAndDrains } from './admission-schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -152,6 +153,7 @@ class InCodeProvider implements MigrationProvider {
       '0001_initial': initial(this.#engine),
       '0002_audit': audit(this.#engine),
       '0003_one_active_migration': oneActiveMigrationPerInstance,
+      '0004_admission_and_drains': admissionAndDrains(this.#engine),
     };
   }
 }

@@ -65,8 +65,10 @@ export interface MigrationsTable {
   state: string;
   /** Optimistic concurrency: every save must name the version it read. */
   version: number;
-  /** When the workflow next needs a tick; null when terminal or waiting on nothing timed. */
+  /** When the workflow next needs a tick; null when terminal or waiting on nothing timed (a queued migration waits to be woken). */
   next_wakeup: Millis | null;
+  /** 'waiting' (new or queued), 'admitted' (holds a concurrency slot) or null (terminal); see core/admission.ts. */
+  admission: string | null;
   error: string | null;
   flavor_id: string;
   project_id: string;
@@ -134,6 +136,23 @@ export interface AuditRepairsTable {
   message: string;
 }
 
+/** The cluster-wide lock (one row, id 1) that admissions and wake-ups take, so concurrency limits hold across conductors. */
+export interface AdmissionLockTable {
+  id: number;
+}
+
+/** One server-side drain per host: the latest one. */
+export interface DrainsTable {
+  host: string;
+  status: string;
+  /** The drain (JSON, core/drain.ts DrainState). */
+  state: string;
+  version: number;
+  next_wakeup: Millis | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface Database {
   services: ServicesTable;
   flavors: FlavorsTable;
@@ -144,4 +163,6 @@ export interface Database {
   audit_passes: AuditPassesTable;
   audit_anomalies: AuditAnomaliesTable;
   audit_repairs: AuditRepairsTable;
+  admission_lock: AdmissionLockTable;
+  drains: DrainsTable;
 }

@@ -3,7 +3,9 @@
  * commits or rolls back together; the conductor relies on that to write a workflow's new state,
  * its journal and its claims at once.
  */
+import type { Admission, QueueSnapshot, SlotCounts } from '../core/admission.js';
 import type { AuditPass, AuditRepair } from '../core/audit-report.js';
+import type { DrainState, DrainStatus } from '../core/drain.js';
 import type { ComputeHost, Claim, Flavor, HostUsage, Instance } from '../core/model.js';
 import type { WorkflowState } from '../core/migration-state.js';
 import type { MigrationProgress, MigrationStatus } from '../core/migration-status.js';
@@ -21,6 +23,8 @@ export interface MigrationRow {
   readonly state: WorkflowState;
   readonly version: number;
   readonly nextWakeup: number | null;
+  /** Waiting for a concurrency slot, holding one, or null once terminal (see core/admission.ts). */
+  readonly admission: Admission | null;
   readonly error: string | null;
   readonly flavorId: string;
   readonly projectId: string;
@@ -38,6 +42,7 @@ export interface MigrationUpdate {
   readonly destCompute: string | null;
   readonly progress: MigrationProgress;
   readonly nextWakeup: number | null;
+  readonly admission: Admission | null;
   readonly error: string | null;
   readonly updatedAt: number;
 }
@@ -53,6 +58,22 @@ export interface StepRow {
   readonly doneAt: number | null;
   readonly failedAt: number | null;
   readonly error: string | null;
+}
+
+export interface DrainRow {
+  readonly host: string;
+  readonly status: DrainStatus;
+  readonly state: DrainState;
+  readonly version: number;
+  readonly nextWakeup: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A queued migration's place: 1 is the next to go out of its source host. */
+export interface QueuePlace {
+  readonly position: number;
+  readonly host: string;
 }
 
 export interface MigrationFilter {
@@ -82,6 +103,13 @@ export type InstancePatch = Partial<Pick<Instance, 'host' | 'vmState' | 'taskSta
 export class VersionConflict extends Error {
   constructor(readonly migrationId: number) {
     super(`migration ${migrationId} was changed concurrently`);
+  }
+}
+
+/** Thrown by saveDrain when another writer saved the drain first. */
+export class DrainConflict extends Error {
+  constructor(readonly host: string) {
+    super(`the drain of ${host} was changed concurrently`);
   }
 }
 
@@ -155,6 +183,41 @@ export interface Repo {
   dueMigrations(now: number, limit: number, exclude?: readonly number[]): Promise<number[]>;
   /** Ids of every migration not yet in a terminal status. */
   activeMigrations(): Promise<number[]>;
+
+  /**
+   * Inside a transaction: tries to take the cluster-wide admission lock, held until the transaction ends
+   * (PostgreSQL SELECT ... FOR UPDATE SKIP LOCKED on the one admission_lock row). False when another
+   * transaction holds it: the caller decides later instead of waiting, so a conductor frozen while holding
+   * it costs retries, not blocked sessions. Every transaction that takes a concurrency slot holds it while
+   * it counts, so the limits hold across conductors. SQLite serializes write transactions: always true.
+   */
+  tryLockAdmission(): Promise<boolean>;
+  /** Migrations holding a slot (leaving out `exclude`), per source and per destination. */
+  slotCounts(exclude?: number): Promise<SlotCounts>;
+  /** The oldest waiting migration of each source host, and of each named destination. */
+  queueHeads(): Promise<Omit<QueueSnapshot, 'counts'>>;
+  /**
+   * Makes the given waiting migrations due now (next_wakeup = now), leaving out (PostgreSQL) rows another
+   * transaction holds locked: that one is deciding about them, and asks again itself. Returns the ids woken.
+   */
+  wakeMigrations(ids: readonly number[], now: number): Promise<number[]>;
+  /** Where a waiting migration stands in its source host's queue; undefined unless it waits. */
+  queuePlace(id: number): Promise<QueuePlace | undefined>;
+
+  /** The drain of `host` (the latest one); with lock, the row stays locked until the transaction ends (PostgreSQL). */
+  getDrain(host: string, opts?: { lock?: boolean }): Promise<DrainRow | undefined>;
+  /** Creates or replaces the drain of its host (version 1). */
+  putDrain(d: Omit<DrainRow, 'version'>): Promise<DrainRow>;
+  /** Saves when the stored version is still `expectedVersion`, else throws DrainConflict. */
+  saveDrain(host: string, expectedVersion: number, d: Pick<DrainRow, 'status' | 'state' | 'nextWakeup' | 'updatedAt'>): Promise<void>;
+  listDrains(): Promise<DrainRow[]>;
+  /** Hosts whose drain is due, oldest first, leaving out (PostgreSQL) drains another conductor is running now. */
+  dueDrains(now: number, limit: number, exclude?: readonly string[]): Promise<string[]>;
+  /**
+   * Makes the drain of `host` due now, if it is still going; called when one of the host's migrations ends.
+   * A drain row held by a pass in progress is left alone (that pass looks again after its poll interval).
+   */
+  wakeDrain(host: string, now: number): Promise<void>;
 
   insertStep(s: StepRow): Promise<void>;
   markStep(migrationId: number, step: string, attempt: number, status: StepStatus, at: number, error: string | null): Promise<void>;

@@ -9,6 +9,8 @@ import { resolveSettings } from '../../src/cli/client/connection-options.js';
 import { faultOf } from '../../src/cli/client/http-transport.js';
 import { formatJournalReply } from '../../src/cli/client/journal-view.js';
 import { counters } from '../../src/cli/client/progress-view.js';
+import { DrainLines, formatDrain } from '../../src/cli/client/drain-progress.js';
+import type { DrainView } from '../../src/api/http/drain-view.js';
 
 describe('connection settings', () => {
   it('takes options over the environment, and the environment over defaults', () => {
@@ -132,5 +134,35 @@ describe('progress counters', () => {
     assert.equal(counters({ status: 'running', totalBytes: 0, processedBytes: 0, remainingBytes: 0 }), null);
     assert.deepEqual(counters({ status: 'running', totalBytes: GiB, processedBytes: GiB / 4, remainingBytes: null }),
       { size: 1024, moved: 256, remaining: 768 });
+  });
+});
+
+describe('drain rendering', () => {
+  const view: DrainView = {
+    host: 'h1', status: 'blocked', reason: 'maintenance', created_at: '2026-01-01T10:00:00.000000', updated_at: '2026-01-01T10:00:09.000000',
+    finished_at: '2026-01-01T10:00:09.000000', driven_by: 'c2', passes: 7,
+    counts: { total: 2, pending: 0, queued: 0, migrating: 0, moved: 1, blocked: 1, gone: 0 },
+    instances: [
+      { instance_uuid: 'u-1', name: 'vm-1', status: 'moved', migration_id: 4, migration_status: 'completed', queued: false, attempts: 1, reason: null, moved_to: 'h2' },
+      { instance_uuid: 'u-2', name: 'vm-2', status: 'blocked', migration_id: 6, migration_status: 'error', queued: false, attempts: 2,
+        reason: 'check_can_live_migrate_source failed on h1: pinned', moved_to: null },
+    ],
+    blocked: [{ instance_uuid: 'u-2', name: 'vm-2', reason: 'check_can_live_migrate_source failed on h1: pinned' }],
+  };
+
+  it('ends with every instance and names the blocked ones with their reason', () => {
+    const out = formatDrain(view);
+    assert.match(out, /^drain of h1: blocked {2}1\/2 moved, 0 migrating, 0 queued, 0 pending, 1 blocked/);
+    assert.match(out, /^vm-1 +u-1 +moved +4 +completed +1 +h2/m);
+    assert.match(out, /^blocked: vm-2 \(u-2\): check_can_live_migrate_source failed on h1: pinned$/m);
+  });
+
+  it('prints one line per change outside a terminal', () => {
+    const lines: string[] = [];
+    const v = new DrainLines('draining h1', (l) => lines.push(l));
+    v.update({ ...view, status: 'running' });
+    v.update({ ...view, status: 'running' });
+    v.update(view);
+    assert.deepEqual(lines, ['draining h1: running, 1/2 moved, 0 migrating, 0 queued, 1 blocked', 'draining h1: blocked, 1/2 moved, 0 migrating, 0 queued, 1 blocked']);
   });
 });

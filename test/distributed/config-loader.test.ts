@@ -54,6 +54,19 @@ describe('config loader', () => {
     assert.throws(() => loadConfig({ path: join(dir, 'missing.json'), env: {} }), /cannot read config file/);
   });
 
+  it('reads the concurrency limits, the drain settings and fake fault rules, and names a bad one', () => {
+    const c = loadConfig({ path: file({ conductor: { limits: { perHostOutbound: 2, cluster: 0, hosts: { 'compute-7': { inbound: 4 } } },
+      drain: { attempts: 3 } }, compute: { fake: { bandwidthMibs: 100, faults: [{ op: 'checkSource', action: 'fail', name: 'vm-9', code: 'MigrationPreCheckError' },
+      { op: 'migrate.pass', action: 'delay', ms: 200, times: 5 }] } } }), env: { BATON__conductor__limits__perHostInbound: '3' } }).config;
+    assert.deepEqual(c.conductor.limits, { perHostOutbound: 2, perHostInbound: 3, cluster: 0, hosts: { 'compute-7': { inbound: 4 } } });
+    assert.deepEqual(c.conductor.drain, { attempts: 3 });
+    assert.equal(c.compute.fake.faults?.length, 2);
+    assert.throws(() => loadConfig({ path: file({ conductor: { limits: { perHost: 2 } } }), env: {} }), /"conductor\.limits\.perHost".*Unexpected property/);
+    assert.throws(() => loadConfig({ path: file({ conductor: { limits: { cluster: -1 } } }), env: {} }), /"conductor\.limits\.cluster"/);
+    assert.throws(() => loadConfig({ path: file({ compute: { fake: { faults: [{ op: 'reboot', action: 'fail' }] } } }), env: {} }),
+      /"compute\.fake\.faults\.0\.op"/);
+  });
+
   it('refuses unsupported URLs, with the password masked', () => {
     assert.throws(() => loadConfig({ env: { BATON_DATABASE_URL: 'mysql://root:hunter2@db/x' } }),
       (e: Error) => /"database\.url"/.test(e.message) && /mysql:\/\/root:\*\*\*@db\/x/.test(e.message) && !e.message.includes('hunter2'));

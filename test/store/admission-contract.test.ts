@@ -69,7 +69,7 @@ for (const backend of await backends()) {
       assert.deepEqual((await repo.listMigrations({ instanceUuid: inst.uuid })).map((m) => m.uuid).sort(), ['dup-mig-1', 'dup-old'],
         'terminal migrations do not count, and the refused one left nothing behind');
       await repo.saveMigration(first.id, first.version, { state: { ...first.state, status: 'failed' }, status: 'failed', destCompute: null,
-        progress: first.progress, nextWakeup: null, error: 'x', updatedAt: T0 + 1 });
+        progress: first.progress, nextWakeup: null, admission: null, error: 'x', updatedAt: T0 + 1 });
       const next = await insertMigration(repo, 'dup-mig-3', inst, host('src'));
       assert.equal(next.status, 'accepted', 'once the first has ended, a new one is accepted');
     });

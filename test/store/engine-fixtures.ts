@@ -1,5 +1,6 @@
 /** Workflow engines over a real store, with a scripted healthy compute answering what they send. */
-import { conductorConfig } from '../../src/conductor/conductor-config.js';
+import { conductorConfig, type ConductorOverrides } from '../../src/conductor/conductor-config.js';
+import { NO_LIMITS } from '../../src/core/admission.js';
 import { WorkflowEngine, type Outgoing } from '../../src/conductor/workflow-engine.js';
 import type { WorkflowEvent } from '../../src/core/migration-state.js';
 import type { Store } from '../../src/store/store.js';
@@ -9,9 +10,12 @@ export interface Sent { readonly engine: string; readonly migrationId: number; r
 
 export const engineClock = { now: () => T0 + 1000, sleep: async () => undefined };
 
-/** An engine that records what it would send instead of sending it. */
-export function recordingEngine(name: string, store: Store, sent: Sent[]): WorkflowEngine {
-  return new WorkflowEngine({ store, clock: engineClock, config: conductorConfig(), dispatch: (migrationId, cmds) => {
+/**
+ * An engine that records what it would send instead of sending it. Without concurrency limits unless
+ * asked: the claim and race suites start many migrations from one host at once on purpose.
+ */
+export function recordingEngine(name: string, store: Store, sent: Sent[], config: ConductorOverrides = { limits: NO_LIMITS }): WorkflowEngine {
+  return new WorkflowEngine({ store, clock: engineClock, config: conductorConfig(config), dispatch: (migrationId, cmds) => {
     for (const cmd of cmds) sent.push({ engine: name, migrationId, cmd });
   } });
 }

@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { conductorConfig } from '../../src/conductor/conductor-config.js';
+import { NO_LIMITS } from '../../src/core/admission.js';
 import { Conductor } from '../../src/conductor/conductor-service.js';
 import type { ComputeHost } from '../../src/core/model.js';
 import { InProcessBus } from '../../src/rpc/transports/in-process-transport.js';
@@ -55,9 +56,12 @@ describe('stalled conductor: postgres', { skip: pgBackend.gate.skip, timeout: 60
     store = await db.another({ lockTimeoutMs: LOCK_TIMEOUT_MS, applicationName: 'baton-test-healthy' });
     for (const h of ['src', 'dst', 'held-dst']) await store.repo.upsertService(up(h));
     await store.repo.upsertFlavor(SMALL);
-    // No computes: the fired migrations wait on their checks, which is all this test looks at.
+    // No computes: the fired migrations wait on their checks, which is all this test looks at. No concurrency limits:
+    // first come, first served would keep every migration from src behind the held one (test/store/limits-race.test.ts
+    // covers the limits on PostgreSQL).
     conductor = new Conductor({ name: 'healthy', store, transport: new InProcessBus().transport(), clock: systemClock,
-      config: conductorConfig({ tickMs: TICK_MS, callTimeoutMs: 1000, workflow: { checkTimeoutMs: 3000 } }), log: (m) => logs.push(m) });
+      config: conductorConfig({ tickMs: TICK_MS, callTimeoutMs: 1000, workflow: { checkTimeoutMs: 3000 }, limits: NO_LIMITS }),
+      log: (m) => logs.push(m) });
     await conductor.start();
     holder = new pg.Client({ connectionString: PG_URL, options: `-c search_path="${db.pgSchema}"`, application_name: 'baton-test-frozen' });
     await holder.connect();

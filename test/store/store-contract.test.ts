@@ -109,7 +109,7 @@ for (const backend of await backends()) {
         const m = await insertMigration(store.repo, 'mig-b', await own('m-inst-b'), ctx.src);
         const progress = { ...NO_PROGRESS, memoryTotal: 8 * 2 ** 30, memoryProcessed: 5 * 2 ** 30, memoryRemaining: 3 * 2 ** 30 };
         const u = { state: { ...m.state, status: 'queued' as const }, status: 'queued' as const, destCompute: 'dst', progress,
-          nextWakeup: T0 + 100, error: null, updatedAt: T0 + 1 };
+          nextWakeup: T0 + 100, admission: 'admitted' as const, error: null, updatedAt: T0 + 1 };
         await store.repo.saveMigration(m.id, 1, u);
         await assert.rejects(store.repo.saveMigration(m.id, 1, u), (e) => e instanceof VersionConflict && e.migrationId === m.id);
         const got = await store.repo.getMigration(m.id);

@@ -25,7 +25,7 @@ export function instance(uuid: string, hostName: string | null, over: Partial<In
 export function newMigration(uuid: string, inst: Instance, over: Partial<NewMigration> = {}): NewMigration {
   return {
     uuid, instanceUuid: inst.uuid, sourceCompute: inst.host!, destCompute: null, status: 'accepted', migrationType: 'live-migration',
-    nextWakeup: T0 + 5000, flavorId: SMALL.id, projectId: inst.projectId, userId: inst.userId, createdAt: T0, updatedAt: T0, ...over,
+    nextWakeup: T0 + 5000, admission: 'waiting', flavorId: SMALL.id, projectId: inst.projectId, userId: inst.userId, createdAt: T0, updatedAt: T0, ...over,
   };
 }
 

@@ -38,6 +38,9 @@ export const PolicyRule = {
   MIGRATION_JOURNAL: 'baton:migrations:journal',
   AUDIT_SHOW: 'baton:audit:show',
   AUDIT_RUN: 'baton:audit:run',
+  DRAIN_CREATE: 'baton:hosts:drain:create',
+  DRAIN_SHOW: 'baton:hosts:drain:show',
+  DRAIN_DELETE: 'baton:hosts:drain:delete',
   IMAGES_GET: 'image:get_images',
 } as const;
 export type PolicyRule = (typeof PolicyRule)[keyof typeof PolicyRule];
@@ -77,6 +80,9 @@ export const DEFAULT_POLICY: Readonly<Record<PolicyRule, string>> = {
   [PolicyRule.MIGRATION_JOURNAL]: ADMIN,
   [PolicyRule.AUDIT_SHOW]: ADMIN,
   [PolicyRule.AUDIT_RUN]: ADMIN,
+  [PolicyRule.DRAIN_CREATE]: ADMIN,
+  [PolicyRule.DRAIN_SHOW]: ADMIN,
+  [PolicyRule.DRAIN_DELETE]: ADMIN,
   [PolicyRule.IMAGES_GET]: ANY,
 };
 

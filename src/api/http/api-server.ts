@@ -11,6 +11,7 @@ import { DEFAULT_IMAGES } from '../image/image-catalog.js';
 import { newContext, type ApiDeps } from './api-context.js';
 import { auditPlugin } from './audit-plugin.js';
 import { installValidator } from './body-validator.js';
+import { drainsPlugin } from './drains-plugin.js';
 import { installErrorHandler } from './error-handler.js';
 import { flavorsPlugin } from './flavors-plugin.js';
 import { hypervisorsPlugin } from './hypervisors-plugin.js';
@@ -28,7 +29,7 @@ import { registerMicroversionHook, versionRoutes } from './version-routes.js';
 export type { ApiDeps } from './api-context.js';
 
 const COMPUTE_PLUGINS = [serversPlugin, serverActionsPlugin, serverMigrationsPlugin, migrationsPlugin, flavorsPlugin, servicesPlugin,
-  hypervisorsPlugin, instanceActionsPlugin, journalPlugin, auditPlugin] as const;
+  hypervisorsPlugin, instanceActionsPlugin, journalPlugin, auditPlugin, drainsPlugin] as const;
 
 /** JSON bodies; an empty body (some clients send a JSON content type on DELETE) parses as no body. */
 function installJsonParser(app: FastifyInstance): void {

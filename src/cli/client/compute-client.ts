@@ -8,6 +8,7 @@ import { ApiError } from './client-errors.js';
 import { httpJson } from './http-transport.js';
 import { openSession, type Session } from './keystone-auth.js';
 import type { AuditReply } from '../../api/http/audit-view.js';
+import type { DrainReply } from '../../api/http/drain-view.js';
 import type { JournalReply, NovaFlavor, NovaMigration, NovaServer, NovaService } from './nova-types.js';
 
 export type Query = Record<string, string | number | undefined>;
@@ -129,6 +130,17 @@ export class ComputeClient {
   // Baton's audit: run a pass (POST) or read the latest (GET).
   async audit(run: boolean): Promise<AuditReply> {
     return run ? this.request<AuditReply>('POST', '/baton/audit') : this.get<AuditReply>('/baton/audit');
+  }
+
+  // Baton's server-side drain of a host: start (POST), follow (GET), cancel (DELETE).
+  async startDrain(host: string, reason: string | null): Promise<DrainReply> {
+    return this.request<DrainReply>('POST', `/baton/hosts/${encodeURIComponent(host)}/drain`, reason === null ? undefined : { drain: { reason } });
+  }
+  async drain(host: string): Promise<DrainReply> {
+    return this.get<DrainReply>(`/baton/hosts/${encodeURIComponent(host)}/drain`);
+  }
+  async cancelDrain(host: string): Promise<DrainReply> {
+    return this.request<DrainReply>('DELETE', `/baton/hosts/${encodeURIComponent(host)}/drain`);
   }
 
   // Compute services (hosts)

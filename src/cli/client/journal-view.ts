@@ -55,6 +55,8 @@ export function formatJournalReply(migrationId: number, j: JournalReply, m?: Nov
   if (error) lines.push(`error: ${error}`);
   const left = j.migration?.leftovers ?? [];
   if (left.length) lines.push(`left: ${left.join('; ')}`);
+  const q = j.migration?.queue;
+  if (q) lines.push(`queue: position ${q.position} out of ${q.host}; waiting since ${clock(epoch(q.since))}: ${q.reason}`);
   lines.push(formatTable(HEAD, stepRows(journalSteps(j))));
   return lines.join('\n');
 }

@@ -71,6 +71,13 @@ export interface JournalHistoryEntry {
   readonly [key: string]: unknown;
 }
 
+export interface JournalQueue {
+  readonly position: number;
+  readonly host: string;
+  readonly reason: string;
+  readonly since: string | null;
+}
+
 /** GET /v2.1/baton/migrations/{id}/journal: {migration: {...Nova's view, history, error, leftovers, steps}}; read leniently. */
 export interface JournalReply {
   readonly migration?: NovaMigration & {
@@ -84,6 +91,8 @@ export interface JournalReply {
     };
     /** What a migration ending in `error` could not clean up. */
     readonly leftovers?: readonly string[];
+    /** While it waits for a concurrency slot: its place in its source host's queue (1 goes next) and why. */
+    readonly queue?: JournalQueue | null;
   };
   readonly status?: string;
   readonly history?: readonly (JournalHistoryEntry | string)[];

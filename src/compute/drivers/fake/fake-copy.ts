@@ -44,7 +44,7 @@ export async function copyGuest(c: CopyContext): Promise<MigrateResult> {
   let prev: PrecopyPass | null = null;
   let processed = 0;
   for (;;) {
-    await c.faults.before('migrate.pass');
+    await c.faults.before('migrate.pass', c.req.guest);
     const pass = nextPass(params(c), prev);
     const cut = await sendPass(c, pass, (f) => c.onProgress(progress(c, total, processed + mibToBytes(pass.sentMib * f),
       pass.sentMib * (1 - f) + pass.remainingMib * f, pass)));

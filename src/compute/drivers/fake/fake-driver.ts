@@ -96,7 +96,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async spawn(spec: GuestSpec): Promise<void> {
-    await this.faults.before('spawn');
+    await this.faults.before('spawn', spec);
     if (!this.#guests.has(spec.uuid)) this.#guests.set(spec.uuid, newGuest(spec, GuestState.RUNNING));
     this.#persist();
   }
@@ -109,7 +109,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async checkDestination(spec: GuestSpec, source: { cpuModel: string; cpuFeatures: readonly string[] }): Promise<Record<string, unknown>> {
-    await this.faults.before('checkDestination');
+    await this.faults.before('checkDestination', spec);
     const g = this.#guests.get(spec.uuid);
     if (g && g.state !== GuestState.INCOMING) {
       throw new BatonError('MigrationPreCheckError', `Migration pre-check error: instance ${spec.uuid} already exists on ${this.#cfg.host}`);
@@ -123,7 +123,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async checkSource(spec: GuestSpec): Promise<Record<string, unknown>> {
-    await this.faults.before('checkSource');
+    await this.faults.before('checkSource', spec);
     const g = this.#require(spec.uuid);
     if (g.state !== GuestState.RUNNING && g.state !== GuestState.PAUSED) {
       throw new BatonError('InstanceInvalidState', `guest ${spec.uuid} is ${g.state} on ${this.#cfg.host}; only a running or paused guest can migrate`);
@@ -132,7 +132,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async prepareIncoming(spec: GuestSpec, migrationId: number): Promise<IncomingInfo> {
-    await this.faults.before('prepareIncoming');
+    await this.faults.before('prepareIncoming', spec);
     const existing = this.#guests.get(spec.uuid);
     if (existing?.state === GuestState.INCOMING && existing.incomingUri) return { uri: existing.incomingUri };
     if (existing) throw new BatonError('MigrationError', `guest ${spec.uuid} already ${existing.state} on ${this.#cfg.host}`);
@@ -215,7 +215,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async cleanupSource(uuid: string): Promise<void> {
-    await this.faults.before('cleanupSource');
+    await this.faults.before('cleanupSource', this.#who(uuid));
     const g = this.#guests.get(uuid);
     if (!g) return;
     if (g.state !== GuestState.POSTMIGRATE) throw new BatonError('MigrationError', `refusing to remove ${uuid} from ${this.#cfg.host}: it is ${g.state}, not migrated`);
@@ -224,7 +224,7 @@ export class FakeDriver implements HypervisorDriver {
   }
 
   async finishIncoming(uuid: string): Promise<void> {
-    await this.faults.before('finishIncoming');
+    await this.faults.before('finishIncoming', this.#who(uuid));
     const g = this.#require(uuid);
     if (g.state === GuestState.PAUSED) g.state = GuestState.RUNNING;
     if (g.state !== GuestState.RUNNING) throw new BatonError('MigrationError', `guest ${uuid} on ${this.#cfg.host} is ${g.state}, not running`);
@@ -232,7 +232,7 @@ export class FakeDriver implements HypervisorDriver {
 
   /** Removes an incoming guest that has not arrived; one that arrived runs here, and is the only copy. */
   async rollbackDestination(uuid: string): Promise<void> {
-    await this.faults.before('rollbackDestination');
+    await this.faults.before('rollbackDestination', this.#who(uuid));
     const g = this.#guests.get(uuid);
     if (!g) return;
     if (g.state === GuestState.RUNNING || g.state === GuestState.PAUSED) {
@@ -244,7 +244,7 @@ export class FakeDriver implements HypervisorDriver {
 
   /** Cancels a copy in flight and waits for it to end, then makes sure the guest runs, unless it left. */
   async rollbackSource(uuid: string): Promise<void> {
-    await this.faults.before('rollbackSource');
+    await this.faults.before('rollbackSource', this.#who(uuid));
     const g = this.#require(uuid);
     if (g.copy) {
       g.aborted = true;
@@ -260,6 +260,12 @@ export class FakeDriver implements HypervisorDriver {
 
   async close(): Promise<void> {
     this.#guests.clear();
+  }
+
+  /** The guest a fault rule may name, by uuid or name (its name when this host knows it). */
+  #who(uuid: string): { uuid: string; name?: string } {
+    const name = this.#guests.get(uuid)?.spec.name;
+    return name === undefined ? { uuid } : { uuid, name };
   }
 
   #require(uuid: string): Guest {
