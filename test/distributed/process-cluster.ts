@@ -51,7 +51,7 @@ export class ProcessCluster {
       transport: { url: AMQP_URL, exchange: this.exchange },
       database: { url: PG_URL, schema: this.schema, maxConnections: 4 },
       conductor: { tickMs: 100, startGraceMs: 2000, ...this.#opts.conductor },
-      compute: { reportIntervalMs: 1000, ...this.#opts.compute, ...compute },
+      compute: { reportIntervalMs: 1000, stateDir: join(this.dir, 'compute'), ...this.#opts.compute, ...compute },
       api: { host: '127.0.0.1', port: 0, auth: { users: [{ name: 'admin', password: PASSWORD, project: 'admin', roles: ['admin'] }] } },
     };
   }

@@ -59,7 +59,7 @@ describe('stalled conductor: SIGSTOP while holding a migration row (processes on
         conductor: { tickMs: TICK_MS, startGraceMs: 1000, workflow: { checkTimeoutMs: 3000, preTimeoutMs: 3000, migrateStallMs: 3000,
           postTimeoutMs: 3000, rollbackTimeoutMs: 3000, queryTimeoutMs: 1000, retryBackoffMs: 300 } },
         // Copies that last about half a second with progress every 100 ms: the conductors are in transactions often.
-        compute: { reportIntervalMs: 1000, progressIntervalMs: 100, fake: { bandwidthMibs: 1024 } },
+        compute: { reportIntervalMs: 1000, progressIntervalMs: 100, stateDir: join(dir, 'compute'), fake: { bandwidthMibs: 1024 } },
       }));
       store = await createPostgresStore({ url: PG_URL, schema, maxConnections: 4 });
       const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BATON')));
