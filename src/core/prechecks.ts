@@ -51,8 +51,8 @@ export function checkNotSelf(source: string, dest: string, instanceUuid: string)
   }
 }
 
-/** Free capacity under the allocation ratios; a claim must fit in all three dimensions. */
-export function checkCapacity(host: ComputeHost, usage: HostUsage, flavor: Flavor, instanceUuid: string): void {
+/** What a host lacks for `flavor` under its allocation ratios (empty when it fits in all three dimensions). */
+export function capacityShortfall(host: ComputeHost, usage: HostUsage, flavor: Flavor): string[] {
   const short: string[] = [];
   const freeRam = host.memoryMb * host.ratios.ram - usage.memoryMb;
   const freeCpu = host.vcpus * host.ratios.cpu - usage.vcpus;
@@ -60,6 +60,12 @@ export function checkCapacity(host: ComputeHost, usage: HostUsage, flavor: Flavo
   if (freeRam < flavor.memoryMb) short.push(`memory (free ${Math.floor(freeRam)} MiB, need ${flavor.memoryMb} MiB)`);
   if (freeCpu < flavor.vcpus) short.push(`vCPU (free ${Math.floor(freeCpu)}, need ${flavor.vcpus})`);
   if (freeDisk < flavor.diskGb) short.push(`disk (free ${Math.floor(freeDisk)} GiB, need ${flavor.diskGb} GiB)`);
+  return short;
+}
+
+/** A migration's claim must fit in all three dimensions. */
+export function checkCapacity(host: ComputeHost, usage: HostUsage, flavor: Flavor, instanceUuid: string): void {
+  const short = capacityShortfall(host, usage, flavor);
   if (short.length > 0) {
     throw new BatonError('MigrationPreCheckError',
       `Migration pre-check error: Unable to migrate ${instanceUuid} to ${host.host}: lack of ${short.join(', ')}.`,

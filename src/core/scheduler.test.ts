@@ -59,6 +59,12 @@ test('boot placement skips disabled, down and full hosts', () => {
     (e: unknown) => e instanceof BatonError && e.code === 'NoValidHost');
 });
 
+test('a boot that fits nowhere says what each host lacks, worded as a build, not a migration', () => {
+  assert.throws(() => selectBootHost({ flavor: FLAVOR, requestedHost: null, now: NOW, serviceDownTimeMs: 60_000,
+    candidates: [cand(host('nodisk', { diskGb: 0 }))] }), (e: unknown) => e instanceof BatonError && e.code === 'NoValidHost'
+      && /nodisk: not enough disk \(free 0 GiB, need \d+ GiB\) for flavor /.test(e.message) && !/migrat/i.test(e.message));
+});
+
 test('a source whose service is down fails at once with ComputeServiceUnavailable, named host or not', () => {
   const down = host('src', { lastHeartbeat: NOW - 61_000 });
   for (const requestedHost of [null, 'good']) {

@@ -3,7 +3,7 @@
  * hosts and their usage taken inside the transaction that then records the claim.
  */
 import { BatonError } from './errors.js';
-import { checkCapacity, checkDestination, checkSourceUp, isServiceUp } from './prechecks.js';
+import { capacityShortfall, checkDestination, checkSourceUp, isServiceUp } from './prechecks.js';
 import type { ComputeHost, Flavor, HostUsage } from './model.js';
 import { ZERO_USAGE } from './model.js';
 import { compareVersions } from './version.js';
@@ -110,11 +110,8 @@ export function selectBootHost(args: {
   return best;
 }
 
+/** Why a new instance does not fit on a host, worded as a build (nothing is migrating). */
 function capacityProblem(c: Candidate, f: Flavor): string | null {
-  try {
-    checkCapacity(c.host, c.usage, f, 'new instance');
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
+  const short = capacityShortfall(c.host, c.usage, f);
+  return short.length === 0 ? null : `not enough ${short.join(', ')} for flavor ${f.name}`;
 }

@@ -3,7 +3,8 @@
  * composition roots (`baton up --driver`, `baton compute --driver`) and tests. Input is checked here
  * (or, for qemu, by loadQemuDriverConfig) and every error names the bad key.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +71,7 @@ export async function createDriver(kind: string, options: unknown): Promise<Hype
   if (!isObject(options)) throw bad('must be an object', '');
   if (kind === 'fake') return new FakeDriver(fakeConfig(options));
   const cfg = loadQemuDriverConfig(options);
+  if (resolve(cfg.guestKernel) === DEFAULT_GUEST_KERNEL) ensureGuestKernel();
   if (cfg.clock !== undefined && !isClock(cfg.clock)) throw bad('clock must be a Clock ({ now, sleep })', 'clock');
   if (isAbsolute(cfg.stateDir)) mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   const driver = createQemuDriver(cfg);
@@ -83,6 +85,22 @@ export async function createDriver(kind: string, options: unknown): Promise<Hype
   // Guests a previous agent left running on this host (keepGuestsOnClose) are taken over, not lost.
   await driver.adopt();
   return driver;
+}
+
+const BUILD_GUEST = resolve(fileURLToPath(new URL('../../scripts/build-guest.sh', import.meta.url)));
+
+/**
+ * Builds the test guest kernel (guest/baton-guest.asm, with nasm) when it is missing, so that `baton up --driver qemu`
+ * and `baton compute --driver qemu` work on a fresh clone as the README says. Errors name what to install.
+ */
+export function ensureGuestKernel(): void {
+  if (existsSync(DEFAULT_GUEST_KERNEL)) return;
+  const res = spawnSync('sh', [BUILD_GUEST], { encoding: 'utf8' });
+  if (res.status !== 0 || !existsSync(DEFAULT_GUEST_KERNEL)) {
+    const why = (res.stderr || res.error?.message || '').trim();
+    const hint = /nasm: (command )?not found|ENOENT/.test(why) ? ' (install nasm: apt-get install nasm)' : '';
+    throw new BatonError('InvalidRequest', `cannot build the test guest kernel ${DEFAULT_GUEST_KERNEL}${hint}: ${why}`, { field: 'guestKernel' });
+  }
 }
 
 /** What `baton up --driver qemu` boots: a guest small enough that three TCG hosts fit any machine. */

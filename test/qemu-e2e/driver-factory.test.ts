@@ -1,7 +1,7 @@
 /** The driver factory: builds fake and qemu drivers by name, and names the bad key of invalid options. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InMemoryFabric } from '../../src/compute/drivers/fake/fake-fabric.js';
 import { SimClock } from '../../src/runtime/sim-clock.js';
@@ -29,7 +29,12 @@ test('createDriver builds each kind and names the bad key of invalid options', a
   await fake.close();
   const qemu = await createDriver('qemu', { host: 'b', stateDir: join(root, 'b'), guestKernel: GUEST_KERNEL, policy: { downtimeMs: 200 } });
   assert.equal(qemu.type, 'qemu');
-  assert.equal((await qemu.hostResources()).hypervisorType, 'QEMU');
+  const resources = await qemu.hostResources();
+  assert.equal(resources.hypervisorType, 'QEMU');
+  // Like Nova's local_gb: the size of the filesystem holding the instances, so flavors with a disk fit.
+  const fs = statfsSync(root);
+  assert.equal(resources.diskGb, Math.floor((fs.blocks * fs.bsize) / 1024 ** 3));
+  assert.ok(resources.diskGb > 0);
   await qemu.close();
 
   await rejectsOn(createDriver('xen', {}), 'driver', /unknown driver "xen" \(expected fake or qemu\)/);

@@ -2,10 +2,10 @@
  * The qemu driver's configuration: what an operator sets (or the composition root builds from flags),
  * validated once at start-up into a resolved, readonly form.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, statfsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../../../core/ports.js';
 import { BatonError } from '../../../core/errors.js';
 import { checkCpuModel, checkMachine, checkSafePath, type Accel } from './qemu-args.js';
@@ -42,7 +42,7 @@ export interface QemuDriverConfig {
   readonly migrationAddress?: string;
   /** imageRef -> workload; imageRefs not listed use images.default, else an idle guest. */
   readonly images?: Readonly<Record<string, GuestWorkload>>;
-  /** Capacity reported to the conductor; defaults come from the machine. */
+  /** Capacity reported to the conductor; defaults come from the machine (disk: the state dir's filesystem, as Nova's local_gb). */
   readonly resources?: { readonly vcpus?: number; readonly memoryMb?: number; readonly diskGb?: number };
   /** Monitor policy overrides, validated by loadMonitorPolicy (unknown keys are rejected). */
   readonly policy?: Partial<MonitorPolicy>;
@@ -95,6 +95,14 @@ function kvmUsable(): boolean {
   }
 }
 
+/** Size of the filesystem that holds `path` (or its nearest existing parent), in whole GiB. */
+function filesystemGib(path: string): number {
+  let p = path;
+  while (statSync(p, { throwIfNoEntry: false }) === undefined && dirname(p) !== p) p = dirname(p);
+  const fs = statfsSync(p);
+  return Math.floor((fs.blocks * fs.bsize) / 1024 ** 3);
+}
+
 export function resolveQemuConfig(cfg: QemuDriverConfig): ResolvedQemuConfig {
   if (!isAbsolute(cfg.stateDir)) throw bad('stateDir must be absolute', 'stateDir');
   const stateDir = checkSafePath('stateDir', resolve(cfg.stateDir));
@@ -129,7 +137,7 @@ export function resolveQemuConfig(cfg: QemuDriverConfig): ResolvedQemuConfig {
     resources: {
       vcpus: cfg.resources?.vcpus ?? cpus().length,
       memoryMb: cfg.resources?.memoryMb ?? Math.floor(totalmem() / 1024 / 1024),
-      diskGb: cfg.resources?.diskGb ?? 0,
+      diskGb: cfg.resources?.diskGb ?? filesystemGib(stateDir),
     },
     policy: loadMonitorPolicy(cfg.policy ?? {}),
     clock: cfg.clock ?? SYSTEM_CLOCK,
