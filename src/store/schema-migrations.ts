@@ -170,10 +170,7 @@ export async function schemaMigrationNames(engine: Engine): Promise<string[]> {
  */
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: new InCodeProvider(engine), migrationTableName: 'baton_schema_migrations',
-    migrationLockTableName: 'baton_schema_lock', ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
-    // Migrations are numbered by the branch that wrote them and may land out of order (0003 before 0002);
-    // each is independent of the others' presence, so a database that ran 0003 still takes 0002 later.
-    allowUnorderedMigrations: true });
+    migrationLockTableName: 'baton_schema_lock', ...(schema !== undefined ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
