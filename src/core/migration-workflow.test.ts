@@ -101,6 +101,9 @@ test('a request the compute never received is sent again; a done answer counts a
   r = run(r.s, [{ type: 'status', step: Step.CHECK_DEST, attempt: 1, state: 'unknown' },
     { type: 'status', step: Step.CHECK_SOURCE, attempt: 1, state: 'done', result: {} }], later);
   assert.deepEqual(sends(r.commands), [`${Step.CHECK_DEST}@dst#2`]);
+  const closed = r.commands.filter((c) => c.type === 'journal' && c.step === Step.CHECK_DEST);
+  assert.deepEqual(closed.map((c) => c.type === 'journal' && [c.attempt, c.status, c.error?.message]),
+    [[1, 'failed', 'superseded: no outcome from dst; sent again as attempt 2']], 'the replaced attempt gets its outcome (chaos seed 2)');
 });
 
 test('unanswered status queries give up after max_queries', () => {
