@@ -25,6 +25,8 @@ export interface Verdict {
   notActive: number;
   auditAnomalies: number;
   auditRepairs: number;
+  /** What the reconciler repaired during the run, by kind, with a sample message each (not a violation: it is the audit's job). */
+  repairs: Record<string, { count: number; example: string }>;
   readonly violations: Violation[];
 }
 
@@ -40,7 +42,7 @@ function readRegistry(path: string): RawGuest[] {
 /** Checks made while the fleet still runs: copies, records, journals, claims, the audit. */
 export async function checkFleet(c: ChaosCluster, activeBefore: ReadonlySet<string>): Promise<Verdict> {
   const v: Verdict = { lost: 0, double: 0, misplaced: 0, stuck: 0, leaked: 0, incompleteJournals: 0, notActive: 0, auditAnomalies: 0,
-    auditRepairs: 0, violations: [] };
+    auditRepairs: 0, repairs: {}, violations: [] };
   const fail = (invariant: string, detail: string, migrationIds: readonly number[] = []) => v.violations.push({ invariant, detail, migrationIds });
   const repo = c.store.repo;
   const migrations = await repo.listMigrations();
@@ -100,7 +102,9 @@ async function auditFleet(c: ChaosCluster, v: Verdict, fail: (i: string, d: stri
       const audit = r.json.audit as { anomalies: { kind: string; message: string }[] };
       v.auditAnomalies = audit.anomalies.length;
       for (const a of audit.anomalies) fail('the audit is empty', `${a.kind}: ${a.message}`);
-      v.auditRepairs = (await c.store.repo.listAuditRepairs(100_000)).length;
+      const repairs = await c.store.repo.listAuditRepairs(100_000);
+      v.auditRepairs = repairs.length;
+      for (const r of repairs) v.repairs[r.kind] = { count: (v.repairs[r.kind]?.count ?? 0) + 1, example: v.repairs[r.kind]?.example ?? r.message };
       return;
     }
     if (attempt >= 6) { v.auditAnomalies++; fail('the audit is empty', `the audit could not run: ${r.status} ${JSON.stringify(r.json)}`); return; }

@@ -19,7 +19,7 @@ export interface ChaosOptions {
   readonly instancesPerHost: number;
   /** Process faults of each kind; default max(2, M / 100). */
   readonly perKind?: number;
-  /** The faults are spread over this window; default M * 250 ms. */
+  /** The faults are spread over this window; default M * 450 ms (about as long as the workload lasts). */
   readonly windowMs?: number;
   readonly recoveryMs: number;
   readonly log: (line: string) => void;
@@ -36,6 +36,8 @@ export interface ChaosReport {
   readonly verdict: Omit<Verdict, 'violations'>;
   readonly faults: Record<string, number>;
   readonly lastFaultToQuiescenceMs: number | null;
+  /** The workload may go on after the last fault: from its last request (and its aborts) to quiescence. */
+  readonly lastRequestToQuiescenceMs?: number | null;
   readonly durationMs: number;
   readonly passed: boolean;
   readonly violations: Verdict['violations'];
@@ -54,7 +56,7 @@ function hostFaults(seed: number, names: readonly string[], slowHosts: number) {
     code: 'MigrationError', message: `chaos fault plan: ${name}` }));
   return (host: string) => {
     const slow = Number(host.split('-')[1]) <= slowHosts
-      ? [{ op: 'migrate.pass', action: 'delay', ms: 300 }, { op: 'prepareIncoming', action: 'delay', ms: 1500 }, { op: 'cleanupSource', action: 'delay', ms: 1000 }]
+      ? [{ op: 'migrate.pass', action: 'delay', ms: 300 }, { op: 'prepareIncoming', action: 'delay', ms: 800 }, { op: 'cleanupSource', action: 'delay', ms: 500 }]
       : [];
     return [...slow, ...failing];
   };
@@ -69,12 +71,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     messageFaults: { drop: 0.01, duplicate: 0.01, delay: 0.02, reorder: 0.01, maxDelayMs: 3000 },
     hostFaults: hostFaults(o.seed, names.flat(), slowHosts),
     conductor: {
-      limits: { perHostOutbound: 2, perHostInbound: 2, cluster: 12 },
+      limits: { perHostOutbound: 2, perHostInbound: 3, cluster: 16 },
       workflow: { checkTimeoutMs: 8000, preTimeoutMs: 10_000, migrateStallMs: 15_000, postTimeoutMs: 10_000, rollbackTimeoutMs: 10_000,
         queryTimeoutMs: 4000, maxQueries: 3, retryBackoffMs: 1000 },
     },
-    // m1.tiny is 512 MiB: a copy takes about 3 s of wall time, so faults land mid-copy.
-    fake: { realTime: true, bandwidthMibs: 200, dirtyRateMibs: 20 },
+    // m1.tiny is 512 MiB: a copy takes about 1.5 s of wall time, so faults land mid-copy.
+    fake: { realTime: true, bandwidthMibs: 400, dirtyRateMibs: 20 },
   });
   const injector = new FaultInjector(cluster);
   const onSignal = () => { injector.stop(); void teardown().finally(() => process.exit(130)); };
@@ -92,12 +94,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     o.log(`chaos: ${ids.length} instances active; ${o.migrations} migrations to request`);
     const badInput = await badInputStage(cluster, o.log);
     const perKind = o.perKind ?? Math.max(2, Math.round(o.migrations / 100));
-    const windowMs = o.windowMs ?? o.migrations * 250;
+    const windowMs = o.windowMs ?? o.migrations * 450;
     const schedule = faultSchedule({ seed: o.seed, perKind, windowMs });
-    const workload = new Workload(cluster, { seed: o.seed, migrations: o.migrations, instancesPerHost: o.instancesPerHost, inFlight: 12,
+    const workload = new Workload(cluster, { seed: o.seed, migrations: o.migrations, instancesPerHost: o.instancesPerHost, inFlight: 16,
       namedShare: 0.5, abortShare: 0.05, forceShare: 0.05, deadlineMs: windowMs * 3 + 120_000 });
     const start = Date.now();
-    await Promise.all([injector.run(schedule, start, o.log), workload.run(ids, o.log)]);
+    let lastRequest = start;
+    await Promise.all([injector.run(schedule, start, o.log), workload.run(ids, o.log).then(() => { lastRequest = Date.now(); })]);
     const lastFault = Math.max(start, ...injector.injected.map((f) => f.endedAt));
     const quiet = await quiescence(cluster, o.recoveryMs);
     o.log(quiet ? `chaos: quiescent ${Math.round((quiet - lastFault) / 1000)} s after the last fault` : 'chaos: NOT quiescent at the end of the recovery window');
@@ -108,7 +111,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       verdict.violations.push({ invariant: 'bad input is dead-lettered', detail: `${badInput.published} bad messages published, ${badInput.deadLettered} kept`,
         migrationIds: [] });
     }
-    return { ...await report(o, cluster, verdict, workload.counts, injector, quiet ? quiet - lastFault : null, t0), badInput };
+    return { ...await report(o, cluster, verdict, workload.counts, injector, quiet ? quiet - lastFault : null, t0), badInput,
+      lastRequestToQuiescenceMs: quiet ? quiet - lastRequest : null };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -94,8 +94,8 @@ export class Workload {
   }
 
   async #active(): Promise<Set<string>> {
-    const recent = await this.#c.store.repo.listMigrations({ changesSince: Date.now() - 3_600_000 });
-    return new Set(recent.filter((m) => !TERMINAL.has(m.status)).map((m) => m.instanceUuid));
+    const open = await this.#c.store.repo.listMigrations({ status: ['accepted', 'queued', 'preparing', 'running', 'running (post-copy)', 'post-migrating'] });
+    return new Set(open.map((m) => m.instanceUuid));
   }
 
   async #request(id: string): Promise<void> {

@@ -16,9 +16,9 @@ const cmd = new Command('chaos')
   .option('--seed <n>', 'seed of the fault schedule and the workload (default: random)', int(0))
   .option('--migrations <m>', 'live migrations to request', int(1), 1000)
   .option('--computes <n>', 'fake compute processes', int(2), 6)
-  .option('--instances-per-host <n>', 'instances booted on each compute', int(1), 3)
+  .option('--instances-per-host <n>', 'instances booted on each compute', int(1), 4)
   .option('--per-kind <n>', 'process faults of each kind (default max(2, M/100))', int(1))
-  .option('--window-s <s>', 'seconds the process faults are spread over (default M/4)', int(1))
+  .option('--window-s <s>', 'seconds the process faults are spread over (default 0.45 M)', int(1))
   .option('--recovery-s <s>', 'recovery window after the last fault, seconds', int(1), 240)
   .parse();
 const o = cmd.opts<{ seed?: number; migrations: number; computes: number; instancesPerHost: number; perKind?: number; windowS?: number; recoveryS: number }>();
@@ -34,10 +34,12 @@ const rows: [string, string | number][] = [
   ['incomplete journals', r.verdict.incompleteJournals], ['not active after', r.verdict.notActive], ['audit anomalies', r.verdict.auditAnomalies],
   ['audit repairs', r.verdict.auditRepairs], ['bad input published/dead-lettered', `${r.badInput?.published ?? 0}/${r.badInput?.deadLettered ?? 0}`], ...Object.entries(r.faults).map(([k, n]): [string, number] => [`fault ${k}`, n]),
   ['last fault to quiescence (s)', r.lastFaultToQuiescenceMs === null ? 'never' : (r.lastFaultToQuiescenceMs / 1000).toFixed(1)],
+  ['last request to quiescence (s)', r.lastRequestToQuiescenceMs == null ? 'never' : (r.lastRequestToQuiescenceMs / 1000).toFixed(1)],
   ['duration (s)', (r.durationMs / 1000).toFixed(0)], ['result', r.passed ? 'PASS' : 'FAIL'],
 ];
 console.log('');
 for (const [k, v] of rows) console.log(`${k.padEnd(30)} ${v}`);
+for (const [kind, x] of Object.entries(r.verdict.repairs)) console.log(`audit repaired ${kind}: ${x.count}, e.g. ${x.example}`);
 if (!r.passed) {
   console.log(`\nFAILED with seed ${r.seed}; broken invariants:`);
   for (const v of r.violations.slice(0, 40)) console.log(`  ${v.invariant}: ${v.detail}`);
