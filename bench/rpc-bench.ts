@@ -142,6 +142,7 @@ async function dropBenchTopology(url: string, exchange: string): Promise<void> {
   const c = await connect(url);
   const ch = await c.createChannel();
   await ch.deleteQueue(`${exchange}.${TOPIC}`);
+  await ch.deleteQueue(`${exchange}.dead-letter`);
   await ch.deleteExchange(exchange);
   await c.close();
 }

@@ -5,7 +5,6 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { AuditPass } from '../core/audit-report.js';
-import { BatonError } from '../core/errors.js';
 import type { WorkflowEvent, WorkflowState } from '../core/migration-state.js';
 import { isStep } from '../core/migration-steps.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
@@ -13,7 +12,7 @@ import {
   CONDUCTOR_RPC_VERSION, ConductorMethod, InstanceIdArgs, MigrationIdArgs, ProgressArgs, ServiceReportArgs, StepResultArgs,
 } from '../rpc/conductor-api.js';
 import { RpcClient } from '../rpc/rpc-client.js';
-import { method, serveRpc } from '../rpc/rpc-server.js';
+import { method, rejectMessage, serveRpc } from '../rpc/rpc-server.js';
 import { ComputeMethod } from '../rpc/compute-api.js';
 import { CONDUCTOR_TOPIC, computeTopic, type Subscription, type Transport } from '../rpc/transport.js';
 import { nameUuid } from '../runtime/name-uuid.js';
@@ -203,6 +202,19 @@ export class Conductor {
     }
   }
 
+  /**
+   * A step's outcome counts only from the host the step was sent to: a result for an unknown migration, or one
+   * sent in the name of another host, is refused (and dead-lettered by the transport) before it can move a workflow.
+   */
+  async #checkReporter(migrationId: number, step: string, attempt: number, from: string): Promise<void> {
+    const repo = this.#d.store.repo;
+    if (!(await repo.getMigration(migrationId))) throw rejectMessage(`step_result for unknown migration ${migrationId} from ${from}`);
+    const sent = (await repo.listSteps(migrationId)).find((s) => s.step === step && s.attempt === attempt);
+    if (sent && sent.host !== from) {
+      throw rejectMessage(`forged step_result: ${step} attempt ${attempt} of migration ${migrationId} runs on ${sent.host}, the report came from ${from}`);
+    }
+  }
+
   #methods() {
     const apply = (id: number, e: WorkflowEvent) => this.engine.apply(id, e).then(() => null);
     return {
@@ -210,8 +222,9 @@ export class Conductor {
       [ConductorMethod.ABORT]: method({ kind: 'cast', since: '1.0', args: MigrationIdArgs, handle: (a) => apply(a.migrationId, { type: 'abort' }) }),
       [ConductorMethod.FORCE_COMPLETE]: method({ kind: 'cast', since: '1.0', args: MigrationIdArgs,
         handle: (a) => apply(a.migrationId, { type: 'force-complete' }) }),
-      [ConductorMethod.STEP_RESULT]: method({ kind: 'cast', since: '1.0', args: StepResultArgs, handle: (a) => {
-        if (!isStep(a.step)) throw new BatonError('InvalidRequest', `step_result names an unknown step "${a.step}"`);
+      [ConductorMethod.STEP_RESULT]: method({ kind: 'cast', since: '1.0', args: StepResultArgs, handle: async (a, msg) => {
+        if (!isStep(a.step)) throw rejectMessage(`step_result names an unknown step "${a.step}"`);
+        await this.#checkReporter(a.migrationId, a.step, a.attempt, msg.from.host);
         return apply(a.migrationId, a.ok ? { type: 'done', step: a.step, attempt: a.attempt, ...(a.result ? { result: a.result } : {}) }
           : { type: 'failed', step: a.step, attempt: a.attempt, error: a.error ?? { code: 'MigrationError', message: `${a.step} failed` } });
       } }),

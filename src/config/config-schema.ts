@@ -12,11 +12,27 @@ const closed = <T extends Record<string, TSchema>>(props: T, description: string
 const ms = (def: number, description: string) => Type.Integer({ minimum: 1, default: def, description });
 const optMs = (description: string) => Type.Optional(Type.Integer({ minimum: 1, description }));
 
+const rate = (what: string) => Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `probability that a sent message is ${what}` }));
+
+/** transport.faults: the chaos run's message faults (src/rpc/transports/fault-transport.ts). Absent: none, the plain transport. */
+function MessageFaultsSchema() {
+  return Type.Object({
+    seed: Type.Integer({ description: 'seed of this process\'s fault sequence' }),
+    drop: rate('dropped (a call loses its request or its reply)'),
+    duplicate: rate('sent twice'),
+    delay: rate('held back up to maxDelayMs'),
+    reorder: rate('swapped with the next message to its topic'),
+    maxDelayMs: Type.Optional(Type.Integer({ minimum: 1, description: 'longest delay (default 2000)' })),
+    methods: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'only these RPC methods' })),
+  }, { additionalProperties: false, description: 'test hook for the chaos run: damage the messages this process sends' });
+}
+
 export const TransportSection = closed({
   url: Type.String({ minLength: 1, default: 'amqp://guest:guest@127.0.0.1:5672', description: 'memory:// or amqp://user:pass@host:port/vhost' }),
   exchange: Type.String({ minLength: 1, default: 'baton', description: 'AMQP topic exchange' }),
   prefetch: Type.Integer({ minimum: 1, default: 64, description: 'unacknowledged messages per consumer' }),
   heartbeatSec: Type.Integer({ minimum: 0, default: 10, description: 'AMQP heartbeat' }),
+  faults: Type.Optional(MessageFaultsSchema()),
 }, 'the RPC transport');
 
 export const DatabaseSection = closed({

@@ -62,6 +62,17 @@ test('a requested destination that fails its check ends the migration without tr
   assert.deepEqual(r.s.leftovers, ['nothing: no host was changed']);
 });
 
+test('a migration that ends while a step is still out journals that attempt as failed, abandoned (chaos seed 1)', () => {
+  const r = run(fresh('dst'), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, failed(Step.CHECK_DEST, 'InvalidCPUInfo')]);
+  assert.equal(r.s.status, 'error');
+  assert.deepEqual(r.commands.filter((c) => c.type === 'journal' && c.step === Step.CHECK_SOURCE).map((c) => c.type === 'journal' && [c.host, c.attempt, c.status]),
+    [['src', 1, 'failed']], 'the source check, never answered, gets an outcome');
+  assert.match(r.s.steps[Step.CHECK_SOURCE]!.error!.message, /abandoned: the migration ended error/);
+  assert.equal(nextWakeup(r.s), null, 'nothing left to wait for');
+  const late = run(r.s, [done(Step.CHECK_SOURCE)]);
+  assert.equal(late.s.status, 'error', 'a late answer changes nothing');
+});
+
 test('pre_live_migration failing rolls back both sides, then ends failed', () => {
   const r = run(fresh(), [{ type: 'start' }, { type: 'scheduled', dest: desc('dst') }, done(Step.CHECK_DEST), done(Step.CHECK_SOURCE),
     failed(Step.PRE)]);
@@ -90,6 +101,9 @@ test('a request the compute never received is sent again; a done answer counts a
   r = run(r.s, [{ type: 'status', step: Step.CHECK_DEST, attempt: 1, state: 'unknown' },
     { type: 'status', step: Step.CHECK_SOURCE, attempt: 1, state: 'done', result: {} }], later);
   assert.deepEqual(sends(r.commands), [`${Step.CHECK_DEST}@dst#2`]);
+  const closed = r.commands.filter((c) => c.type === 'journal' && c.step === Step.CHECK_DEST);
+  assert.deepEqual(closed.map((c) => c.type === 'journal' && [c.attempt, c.status, c.error?.message]),
+    [[1, 'failed', 'superseded: no outcome from dst; sent again as attempt 2']], 'the replaced attempt gets its outcome (chaos seed 2)');
 });
 
 test('unanswered status queries give up after max_queries', () => {

@@ -131,13 +131,32 @@ function switchOver(o: Out): Out {
 }
 
 export function finish(o: Out, status: MigrationStatus, error: string | null, ctx: WorkflowContext): Out {
-  const s = o.state;
+  const closed = abandonOpenSteps(o, status);
+  const s = closed.state;
   const leftovers = status === 'error' && s.leftovers.length === 0 && !s.switchedOver && s.steps[Step.PRE] === undefined
     ? ['nothing: no host was changed'] : s.leftovers;
   const st = { ...setStatus(s, status, ctx), phase: 'done' as const, error: s.error ?? error, leftovers };
-  const commands = [...o.commands, ...(s.switchedOver ? [] : [{ type: 'release-claim' as const }]),
+  const commands = [...closed.commands, ...(s.switchedOver ? [] : [{ type: 'release-claim' as const }]),
     { type: 'instance' as const, taskState: null }];
   return out(st, commands);
+}
+
+/**
+ * A migration can end while a step it no longer needs is still out (the source check, when the destination's
+ * failed): the journal records that attempt as failed, abandoned, so every sent step has an outcome. A late
+ * answer changes nothing once the migration is terminal.
+ */
+function abandonOpenSteps(o: Out, status: MigrationStatus): Out {
+  let state = o.state;
+  const commands = [...o.commands];
+  for (const step of Object.values(Step)) {
+    const st = state.steps[step];
+    if (!st || (st.status !== 'sent' && st.status !== 'acked')) continue;
+    const error = { code: 'MigrationError' as const, message: `abandoned: the migration ended ${status} before this step reported an outcome` };
+    state = putStep(state, step, { ...st, status: 'failed', deadline: null, retryAt: null, error });
+    commands.push({ type: 'journal', step, host: st.host, attempt: st.attempt, status: 'failed', error });
+  }
+  return out(state, commands);
 }
 
 export function onProgress(o: Out, p: Progress, ctx: WorkflowContext): Out {

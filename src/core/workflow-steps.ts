@@ -61,9 +61,14 @@ export function send(o: Out, step: Step, host: string, args: Record<string, unkn
   const timeoutMs = stepTimeout(step, ctx);
   const st: StepState = { host, attempt, status: 'sent', sentAt: ctx.now, deadline: ctx.now + timeoutMs + ctx.config.queryTimeoutMs,
     queries: 0, waits: 0, retryAt: null };
+  // An attempt replaced while still open (its host never got it) gets its outcome in the journal too.
+  const superseded: WorkflowCommand[] = prev && (prev.status === 'sent' || prev.status === 'acked')
+    ? [{ type: 'journal', step, host: prev.host, attempt: prev.attempt, status: 'failed',
+      error: { code: 'MessagingTimeout', message: `superseded: no outcome from ${prev.host}; sent again as attempt ${attempt}` } }]
+    : [];
   return {
     state: putStep(o.state, step, st),
-    commands: [...o.commands, { type: 'send', step, host, attempt, kind: STEP_KIND[step], timeoutMs, args }],
+    commands: [...o.commands, ...superseded, { type: 'send', step, host, attempt, kind: STEP_KIND[step], timeoutMs, args }],
   };
 }
 

@@ -31,6 +31,14 @@ export interface ServerOptions {
   readonly onCastError?: (method: string, message: string) => void;
 }
 
+/**
+ * For a handler that finds the message itself unacceptable (e.g. a step result from a host that does not run
+ * that step): the reply names the problem and the transport dead-letters the message instead of a plain failure.
+ */
+export function rejectMessage(message: string, fields: Record<string, unknown> = {}): BatonError {
+  return new BatonError('InvalidRequest', message, { ...fields, rejected: true });
+}
+
 export async function serveRpc(transport: Transport, topic: string, opts: ServerOptions): Promise<Subscription> {
   const checks = new Map<string, TypeCheck<TSchema>>();
   for (const [name, spec] of Object.entries(opts.methods)) checks.set(name, TypeCompiler.Compile(spec.args));
@@ -38,14 +46,19 @@ export async function serveRpc(transport: Transport, topic: string, opts: Server
     const problem = validate(msg, opts, checks);
     if (problem !== null) {
       opts.onBadMessage?.(problem, msg);
-      return { ok: false, error: new BatonError(problem.startsWith('UnsupportedVersion') ? 'UnsupportedVersion' : 'InvalidRequest',
-        problem.replace(/^UnsupportedVersion: /, '')).toBody() };
+      const error = new BatonError(problem.startsWith('UnsupportedVersion') ? 'UnsupportedVersion' : 'InvalidRequest',
+        problem.replace(/^UnsupportedVersion: /, '')).toBody();
+      return { ok: false, error, rejected: `${error.code}: ${error.message}` };
     }
     try {
       const result = await opts.methods[msg.method]!.handle(msg.args, msg);
       return { ok: true, result: result ?? null };
     } catch (e) {
       const error = toErrorBody(e);
+      if (e instanceof BatonError && e.fields['rejected'] === true) {
+        opts.onBadMessage?.(error.message, msg);
+        return { ok: false, error, rejected: `${error.code}: ${error.message}` };
+      }
       if (msg.kind === 'cast') opts.onCastError?.(msg.method, `${error.code}: ${error.message}`);
       return { ok: false, error };
     }

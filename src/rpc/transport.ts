@@ -29,7 +29,16 @@ export interface Envelope {
 
 export type Reply =
   | { readonly ok: true; readonly result: unknown }
-  | { readonly ok: false; readonly error: ErrorBody };
+  | {
+    readonly ok: false;
+    readonly error: ErrorBody;
+    /**
+     * Set by the server when it refuses the message itself (wrong version, unknown method, bad arguments, a
+     * forged sender), not the work it asks for: why. A broker transport keeps such a message in its
+     * dead-letter queue. Not sent back to the caller.
+     */
+    readonly rejected?: string;
+  };
 
 /** Serves one message. For call/lcall the resolved Reply goes back to the caller; for a cast it is dropped. */
 export type Handler = (msg: Envelope) => Promise<Reply>;

@@ -8,6 +8,7 @@ import { maskUrl } from '../config/url-mask.js';
 import type { LogFn } from '../runtime/logger.js';
 import type { Transport } from '../rpc/transport.js';
 import { createAmqpTransport } from '../rpc/transports/amqp/amqp-transport.js';
+import { FaultTransport } from '../rpc/transports/fault-transport.js';
 import { createPostgresStore } from '../store/postgres/postgres-store.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -31,8 +32,11 @@ export async function openTransport(c: BatonConfig['transport'], log: LogFn): Pr
     throw new Error(`transport URL ${c.url} connects only the roles inside one process (baton up); separate processes need amqp://`);
   }
   try {
-    return await createAmqpTransport({ url: target.url, exchange: c.exchange, prefetch: c.prefetch, heartbeatSec: c.heartbeatSec,
+    const amqp = await createAmqpTransport({ url: target.url, exchange: c.exchange, prefetch: c.prefetch, heartbeatSec: c.heartbeatSec,
       log: (level, msg, fields) => log(`[amqp ${level}] ${msg}`, fields) });
+    if (!c.faults) return amqp;
+    log(`message faults are ON for this process (transport.faults, seed ${c.faults.seed}): sent messages are dropped, duplicated, delayed or reordered`);
+    return new FaultTransport(amqp, c.faults, (fault, topic, msg) => log(`message fault: ${fault} ${msg.kind} ${msg.method} to ${topic}`));
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(why.includes(maskUrl(target.url)) ? why : `cannot connect to RabbitMQ at ${maskUrl(target.url)}: ${why}`);

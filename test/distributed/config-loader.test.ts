@@ -67,6 +67,14 @@ describe('config loader', () => {
       /"compute\.fake\.faults\.0\.op"/);
   });
 
+  it('message faults (transport.faults) are off unless set, and a rate outside 0..1 is refused', () => {
+    assert.equal(loadConfig({ env: {} }).config.transport.faults, undefined);
+    const c = loadConfig({ path: file({ transport: { faults: { seed: 7, drop: 0.01, delay: 0.05, maxDelayMs: 3000 } } }), env: {} }).config;
+    assert.deepEqual(c.transport.faults, { seed: 7, drop: 0.01, delay: 0.05, maxDelayMs: 3000 });
+    assert.throws(() => loadConfig({ path: file({ transport: { faults: { seed: 7, drop: 2 } } }), env: {} }), /"transport\.faults\.drop"/);
+    assert.throws(() => loadConfig({ path: file({ transport: { faults: { drop: 0.1 } } }), env: {} }), /"transport\.faults\.seed"/);
+  });
+
   it('refuses unsupported URLs, with the password masked', () => {
     assert.throws(() => loadConfig({ env: { BATON_DATABASE_URL: 'mysql://root:hunter2@db/x' } }),
       (e: Error) => /"database\.url"/.test(e.message) && /mysql:\/\/root:\*\*\*@db\/x/.test(e.message) && !e.message.includes('hunter2'));

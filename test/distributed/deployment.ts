@@ -147,7 +147,7 @@ export class Deployment {
     const c = await connect(AMQP_URL);
     try {
       const ch = await c.createChannel();
-      for (const topic of ['conductor', ...[...this.#hosts].map((h) => `compute.${h}`)]) await ch.deleteQueue(`${this.exchange}.${topic}`);
+      for (const topic of ['conductor', 'dead-letter', ...[...this.#hosts].map((h) => `compute.${h}`)]) await ch.deleteQueue(`${this.exchange}.${topic}`);
       await ch.deleteExchange(this.exchange);
     } finally {
       await c.close();

@@ -51,7 +51,9 @@ export class ProcessCluster {
       transport: { url: AMQP_URL, exchange: this.exchange },
       database: { url: PG_URL, schema: this.schema, maxConnections: 4 },
       conductor: { tickMs: 100, startGraceMs: 2000, ...this.#opts.conductor },
-      compute: { reportIntervalMs: 1000, stateDir: join(this.dir, 'compute'), ...this.#opts.compute, ...compute },
+      // Each host's journal and fake registry live in this cluster's directory, not in the shared default
+      // (<tmpdir>/baton-compute), where guests of an earlier run on the same host names would be found again.
+      compute: { reportIntervalMs: 1000, stateDir: join(this.dir, 'state'), ...this.#opts.compute, ...compute },
       api: { host: '127.0.0.1', port: 0, auth: { users: [{ name: 'admin', password: PASSWORD, project: 'admin', roles: ['admin'] }] } },
     };
   }

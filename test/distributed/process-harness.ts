@@ -93,12 +93,12 @@ export class ProcessGroup {
   }
 }
 
-/** Deletes a test deployment's exchange and its topic queues from the broker. */
+/** Deletes a test deployment's exchange, its topic queues and its dead-letter queue from the broker. */
 export async function deleteBrokerObjects(url: string, exchange: string, topics: readonly string[]): Promise<void> {
   const c = await connect(url);
   try {
     const ch = await c.createChannel();
-    for (const topic of topics) await ch.deleteQueue(`${exchange}.${topic}`);
+    for (const topic of [...topics, 'dead-letter']) await ch.deleteQueue(`${exchange}.${topic}`);
     await ch.deleteExchange(exchange);
   } finally {
     await c.close();

@@ -60,6 +60,7 @@ export class AmqpRun {
     const c = await connect(AMQP_URL);
     const ch = await c.createChannel();
     for (const t of this.#topics) await ch.deleteQueue(this.queue(t));
+    await ch.deleteQueue(this.queue('dead-letter'));
     await ch.deleteExchange(this.exchange);
     await c.close();
   }

@@ -83,6 +83,42 @@ if (unavailable && IN_CI) {
       assert.equal(q.messageCount, 0, 'the rejected messages were requeued');
     });
 
+    it('refused messages (malformed, oversized, refused by the server) are kept in the dead-letter queue with their reason', async () => {
+      const own = new AmqpRun();
+      try {
+        const server = await own.transport();
+        const topic = own.topic(computeTopic('dlq-host'));
+        await server.serve(topic, async (m) => (m.method === 'forged'
+          ? { ok: false, error: { code: 'InvalidRequest', message: 'forged sender' }, rejected: 'InvalidRequest: forged sender' }
+          : { ok: true, result: m.method }));
+        await rawPublish(own.exchange, topic, Buffer.from('{not json'));
+        await rawPublish(own.exchange, topic, Buffer.alloc(2 * 1024 * 1024, 0x20));
+        const client = await own.transport();
+        const refused = await client.request(topic, envelope('forged'), 2000);
+        assert.deepEqual(refused, { ok: false, error: { code: 'InvalidRequest', message: 'forged sender' } }, 'the caller gets the reason, not the marker');
+        assert.deepEqual(await client.request(topic, envelope('still_alive'), 2000), { ok: true, result: 'still_alive' });
+        const c = await rawConnect(AMQP_URL);
+        try {
+          const ch = await c.createChannel();
+          const reasons: string[] = [];
+          for (let tries = 0; reasons.length < 3 && tries < 100; tries++) {
+            const m = await ch.get(own.queue('dead-letter'), { noAck: true });
+            if (m) reasons.push(`${String(m.properties.headers?.['x-baton-topic'])} ${String(m.properties.headers?.['x-baton-reason'])}`);
+            else await sleep(30);
+          }
+          assert.match(reasons[0]!, /compute\.dlq-host malformed: not JSON/);
+          assert.match(reasons[1]!, /malformed: oversized \(2097152 bytes/);
+          assert.match(reasons[2]!, /refused forged from .*InvalidRequest: forged sender/);
+          assert.equal((await ch.checkQueue(own.queue(topic))).messageCount, 0, 'nothing is requeued');
+        } finally {
+          await c.close();
+        }
+        assert.equal(own.logs.filter((l) => l.level === 'error' && l.msg.includes('kept in')).length, 3, 'each refusal is logged with its reason');
+      } finally {
+        await own.cleanup();
+      }
+    });
+
     it('an unreachable or invalid URL fails at start-up naming the URL, password masked', async () => {
       await assert.rejects(createAmqpTransport({ url: 'amqp://baton:s3cret@127.0.0.1:1/' }), (err: Error) => {
         assert.match(err.message, /RabbitMQ at amqp:\/\/baton:\*\*\*@127\.0\.0\.1:1\/ is unreachable/);

@@ -49,6 +49,7 @@ export class AmqpSubscription implements Subscription {
       // A consumer channel closed under us (not by close()): recycle the connection to get it back.
       ch.on('close', () => { if (!this.#closed && this.#ch === ch) void link.model.close().catch(() => undefined); });
       await ch.prefetch(this.#deps.prefetch);
+      await this.#deps.topology.declareDeadLetter(ch);
       const queue = await this.#deps.topology.declareTopic(ch, this.topic);
       this.#ch = ch;
       this.#tag = (await ch.consume(queue, (msg) => this.#onMessage(ch, msg), { noAck: false })).consumerTag;
@@ -82,9 +83,8 @@ export class AmqpSubscription implements Subscription {
     }
     const decoded = decodeEnvelope(msg.content);
     if (decoded.env === undefined) {
-      this.#deps.log('error', `rejected a malformed message on ${this.topic}: ${decoded.problem}`,
-        { topic: this.topic, bytes: msg.content.length });
-      safely(() => ch.nack(msg, false, false));
+      this.#deadLetter(ch, msg, `malformed: ${decoded.problem}`);
+      safely(() => ch.ack(msg));
       return;
     }
     this.#inFlight++;
@@ -97,6 +97,11 @@ export class AmqpSubscription implements Subscription {
       reply = await this.#handler(env);
     } catch (err) {
       reply = { ok: false, error: toErrorBody(err) };
+    }
+    if (!reply.ok && reply.rejected !== undefined) {
+      this.#deadLetter(ch, msg, `refused ${String(env.method).slice(0, 64)} from ${String(env.from.role).slice(0, 16)} ${String(env.from.host).slice(0, 64)}: ${reply.rejected}`);
+      const { rejected: _why, ...answer } = reply;
+      reply = answer; // acknowledged below, once the caller has its answer
     }
     try {
       const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
@@ -112,6 +117,18 @@ export class AmqpSubscription implements Subscription {
     } finally {
       if (--this.#inFlight === 0) for (const wake of this.#idle.splice(0)) wake();
     }
+  }
+
+  /**
+   * Logs the reason and copies the message to the dead-letter queue (reason and topic in its headers); the
+   * caller then acknowledges the original, so bad input is kept for an operator and never requeued.
+   */
+  #deadLetter(ch: Channel, msg: ConsumeMessage, reason: string): void {
+    const why = reason.slice(0, 1000);
+    this.#deps.log('error', `rejected a message on ${this.topic}, kept in ${this.#deps.topology.deadLetterQueue}: ${why}`,
+      { topic: this.topic, bytes: msg.content.length });
+    safely(() => ch.sendToQueue(this.#deps.topology.deadLetterQueue, msg.content, { persistent: true,
+      headers: { 'x-baton-reason': why, 'x-baton-topic': this.topic } }));
   }
 }
 

@@ -13,16 +13,26 @@ import type { Channel } from 'amqplib';
 export const DEFAULT_EXCHANGE = 'baton';
 /** An idle reply queue outlives a reconnect but is deleted by the broker after this long unused. */
 const REPLY_QUEUE_EXPIRES_MS = 60_000;
+/** The dead-letter queue keeps the newest refused messages, this many. */
+const DEAD_LETTER_MAX = 10_000;
 
 export class AmqpTopology {
   readonly exchange: string;
   readonly replyQueue: string;
+  /** Where refused messages are kept, with the reason in their headers, instead of being requeued or lost. */
+  readonly deadLetterQueue: string;
   readonly #prefix: string;
 
   constructor(exchange: string) {
     this.exchange = exchange;
     this.#prefix = exchange === DEFAULT_EXCHANGE ? '' : `${exchange}.`;
     this.replyQueue = `${this.#prefix}reply.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+    this.deadLetterQueue = `${this.#prefix}dead-letter`;
+  }
+
+  /** The durable dead-letter queue; idempotent. Capped so a flood of bad input cannot fill the broker. */
+  async declareDeadLetter(ch: Channel): Promise<void> {
+    await ch.assertQueue(this.deadLetterQueue, { durable: true, arguments: { 'x-max-length': DEAD_LETTER_MAX, 'x-overflow': 'drop-head' } });
   }
 
   queueName(topic: string): string {

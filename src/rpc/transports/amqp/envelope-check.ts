@@ -8,7 +8,11 @@ export type Decoded = { readonly env: Envelope; readonly problem?: undefined } |
 
 const KINDS = new Set(['call', 'cast', 'lcall']);
 
+/** A Baton message is a few KiB; anything this large is refused before it is parsed. */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024;
+
 export function decodeEnvelope(content: Buffer): Decoded {
+  if (content.length > MAX_ENVELOPE_BYTES) return { problem: `oversized (${content.length} bytes, the limit is ${MAX_ENVELOPE_BYTES})` };
   let value: unknown;
   try {
     value = JSON.parse(content.toString('utf8'));
