@@ -4,11 +4,11 @@
  * drain's status in its payload. Elsewhere (pipes, CI logs): one line per change.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import cliProgress from 'cli-progress';
 import type { DrainInstanceView, DrainView } from '../../api/http/drain-view.js';
 import { DRAIN_ENDS } from '../../core/drain.js';
 import type { ComputeClient } from './compute-client.js';
 import { formatList } from './output-format.js';
+import { LazyBar } from './progress-view.js';
 
 export interface DrainProgress {
   update(d: DrainView): void;
@@ -24,30 +24,20 @@ function payload(label: string, d: DrainView) {
 }
 
 export class DrainBar implements DrainProgress {
-  readonly #bar: cliProgress.SingleBar;
+  readonly #bar: LazyBar<ReturnType<typeof payload>>;
   readonly #label: string;
-  #started = false;
 
   constructor(label: string, stream: NodeJS.WriteStream) {
     this.#label = label;
-    this.#bar = new cliProgress.SingleBar({ format: FORMAT, stream, barsize: 30, hideCursor: true, fps: 10,
-      barCompleteChar: '\u2588', barIncompleteChar: '\u2591' });
+    this.#bar = new LazyBar(FORMAT, stream);
   }
 
   update(d: DrainView): void {
-    const total = Math.max(1, d.counts.total);
-    const done = d.counts.moved + d.counts.gone;
-    if (!this.#started) {
-      this.#bar.start(total, done, payload(this.#label, d));
-      this.#started = true;
-      return;
-    }
-    this.#bar.setTotal(total);
-    this.#bar.update(done, payload(this.#label, d));
+    this.#bar.show(Math.max(1, d.counts.total), d.counts.moved + d.counts.gone, payload(this.#label, d));
   }
 
   stop(): void {
-    if (this.#started) this.#bar.stop();
+    this.#bar.stop();
   }
 }
 

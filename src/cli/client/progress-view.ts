@@ -32,25 +32,20 @@ export function counters(s: ProgressSample): { size: number; moved: number; rema
   return { size, moved: Math.min(size, Math.max(0, size - remaining)), remaining };
 }
 
-export class BarView implements ProgressView {
+/**
+ * A cli-progress bar that starts on its first update (so the first sample sets its total) and follows
+ * later totals: what every `--wait` bar of the client shares.
+ */
+export class LazyBar<P extends object> {
   readonly #bar: cliProgress.SingleBar;
-  readonly #label: string;
   #started = false;
 
-  constructor(label: string, stream: NodeJS.WriteStream) {
-    this.#label = label;
-    this.#bar = new cliProgress.SingleBar({
-      format: FORMAT, stream, barsize: 30, hideCursor: true, fps: 10, etaBuffer: 20,
-      barCompleteChar: '\u2588', barIncompleteChar: '\u2591',
-    });
+  constructor(format: string, stream: NodeJS.WriteStream, options: cliProgress.Options = {}) {
+    this.#bar = new cliProgress.SingleBar({ format, stream, barsize: 30, hideCursor: true, fps: 10,
+      barCompleteChar: '\u2588', barIncompleteChar: '\u2591', ...options });
   }
 
-  update(s: ProgressSample): void {
-    const c = counters(s);
-    const payload = { label: this.#label, status: s.status, moved: c ? String(c.moved) : '?', size: c ? String(c.size) : '?',
-      remaining: c ? String(c.remaining) : '?' };
-    const total = c?.size ?? 1;
-    const done = c?.moved ?? 0;
+  show(total: number, done: number, payload: P): void {
     if (!this.#started) {
       this.#bar.start(total, done, payload);
       this.#started = true;
@@ -62,6 +57,27 @@ export class BarView implements ProgressView {
 
   stop(): void {
     if (this.#started) this.#bar.stop();
+  }
+}
+
+export class BarView implements ProgressView {
+  readonly #bar: LazyBar<Record<string, string>>;
+  readonly #label: string;
+
+  constructor(label: string, stream: NodeJS.WriteStream) {
+    this.#label = label;
+    this.#bar = new LazyBar(FORMAT, stream, { etaBuffer: 20 });
+  }
+
+  update(s: ProgressSample): void {
+    const c = counters(s);
+    const payload = { label: this.#label, status: s.status, moved: c ? String(c.moved) : '?', size: c ? String(c.size) : '?',
+      remaining: c ? String(c.remaining) : '?' };
+    this.#bar.show(c?.size ?? 1, c?.moved ?? 0, payload);
+  }
+
+  stop(): void {
+    this.#bar.stop();
   }
 }
 
