@@ -8,19 +8,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { requestLiveMigration } from '../../src/api/live-migration-request.js';
-import { requestCreateServer } from '../../src/api/server-request.js';
 import { isTerminal } from '../../src/core/migration-status.js';
-import type { Instance } from '../../src/core/model.js';
 import { seededRandom } from '../../src/rpc/transports/fault-transport.js';
 import { waitFor } from '../../src/services/cluster-ops.js';
-import { Deployment } from '../distributed/deployment.js';
-import type { BatonProcess } from '../distributed/process-harness.js';
-import { E2E_IMAGES, TINY } from '../qemu-e2e/qemu-cluster.js';
-import { buildGuest, counterAdvances, FAST_POLICY, GUEST_KERNEL } from '../qemu/qemu-harness.js';
+import { QemuFleet } from '../distributed/qemu-fleet.js';
+import { counterAdvances } from '../qemu/qemu-harness.js';
 import { GuestObserver } from '../qemu/qemu-observer.js';
 import { gate, AMQP_URL, PG_URL, requireService } from '../store/service-gate.js';
 import { assertCleanAudit } from '../support/clean-audit.js';
@@ -32,53 +27,22 @@ const HOSTS = ['qc1', 'qc2', 'qc3'] as const;
 const ROUNDS = 5;
 const seed = Number(process.env['BATON_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 
-const QEMU_OPTIONS = {
-  guestKernel: GUEST_KERNEL, accel: 'tcg', images: E2E_IMAGES, resources: { memoryMb: 1024, vcpus: 2, diskGb: 10 },
-  policy: { ...FAST_POLICY, maxBandwidthMibps: 16 },
-};
-
 describe('chaos run, qemu variant', { skip: pgGate.skip || amqpGate.skip, timeout: 900_000 }, () => {
-  const dep = new Deployment({
-    conductor: { workflow: { migrateStallMs: 4000, queryTimeoutMs: 1500, retryBackoffMs: 300, postTimeoutMs: 3000,
-      rollbackTimeoutMs: 3000, maxAttempts: 8 } },
-    compute: { reportIntervalMs: 500 },
-  });
-  const agents = new Map<string, BatonProcess>();
-  const stateDir = (h: string) => join(dep.dir, h, 'qemu');
+  const fleet = new QemuFleet(16);
+  const { dep } = fleet;
+  const stateDir = (h: string) => fleet.stateDir(h);
   let brokerDown = false;
 
   before(async () => {
     requireService(pgGate);
     requireService(amqpGate);
-    buildGuest();
-    await dep.open();
-    await dep.store.repo.upsertFlavor(TINY);
-    await dep.startConductor('qc-conductor');
-    for (const h of HOSTS) agents.set(h, await dep.startCompute(h, { driver: 'qemu', qemu: QEMU_OPTIONS }));
-    await dep.waitForHosts(HOSTS);
+    await fleet.start('qc-conductor', HOSTS);
   });
 
   after(async () => {
     if (brokerDown) await run('rabbitmqctl', ['-q', 'start_app']).catch(() => undefined);
     await dep.stop();
   });
-
-  async function boot(name: string, host: string): Promise<Instance> {
-    const created = await requestCreateServer(dep.requests, { name, flavorRef: TINY.id, imageRef: 'steady', host, projectId: 'p', userId: 'u' });
-    const inst = await waitFor(`${name} to become active`, async () => {
-      const i = await dep.store.repo.getInstance(created.uuid);
-      if (i?.vmState === 'error') throw new Error(`${name} failed to build:\n${dep.tails()}`);
-      return i?.vmState === 'active' ? i : undefined;
-    }, 60_000, 50);
-    await counterAdvances(join(stateDir(host), 'instances', inst.uuid, 'serial.log'), 5, 30_000);
-    return inst;
-  }
-
-  async function restartAgent(host: string, downMs: number): Promise<void> {
-    await agents.get(host)!.crash();
-    await new Promise((r) => setTimeout(r, downMs));
-    agents.set(host, await dep.startCompute(host, { driver: 'qemu', qemu: QEMU_OPTIONS }));
-  }
 
   async function restartBroker(downMs: number): Promise<void> {
     brokerDown = true;
@@ -91,7 +55,7 @@ describe('chaos run, qemu variant', { skip: pgGate.skip || amqpGate.skip, timeou
   it(`15 migrations of 3 guests under agent kills and a broker restart: one running QEMU per guest, counters continue (seed ${seed})`,
     { timeout: 850_000 }, async () => {
       const random = seededRandom(seed);
-      const vms = [await boot('qchaos-1', 'qc1'), await boot('qchaos-2', 'qc2'), await boot('qchaos-3', 'qc3')];
+      const vms = [await fleet.boot('qchaos-1', 'qc1', 5), await fleet.boot('qchaos-2', 'qc2', 5), await fleet.boot('qchaos-3', 'qc3', 5)];
       const observers = vms.map((vm) => new GuestObserver(vm.uuid, Object.fromEntries(HOSTS.map((h) => [h, stateDir(h)]))));
       for (const o of observers) o.start(100);
       const brokerRound = Math.floor(random() * ROUNDS);
@@ -109,7 +73,7 @@ describe('chaos run, qemu variant', { skip: pgGate.skip || amqpGate.skip, timeou
         await new Promise((r) => setTimeout(r, 500 + Math.floor(random() * 2500)));
         const m = (await dep.store.repo.getMigration(ids[Math.floor(random() * ids.length)]!))!;
         const victim = random() < 0.5 || !m.destCompute ? m.sourceCompute : m.destCompute;
-        await restartAgent(victim, Math.floor(random() * 1500));
+        await fleet.restartAgent(victim, Math.floor(random() * 1500));
         kills++;
         if (round === brokerRound) await restartBroker(1000 + Math.floor(random() * 3000));
         for (const id of ids) {
@@ -133,7 +97,7 @@ describe('chaos run, qemu variant', { skip: pgGate.skip || amqpGate.skip, timeou
         const running = Object.entries(final).filter(([, s]) => s === 'running').map(([h]) => h);
         assert.deepEqual(running, [inst.host], `${vm.name}: exactly one running QEMU, on the recorded host: ${JSON.stringify(final)}\n${dep.tails()}`);
         assert.deepEqual([inst.vmState, inst.taskState], ['active', null], `${vm.name} is active with no task`);
-        await counterAdvances(join(stateDir(inst.host!), 'instances', vm.uuid, 'serial.log'), 3, 30_000);
+        await counterAdvances(fleet.serialLog(inst.host!, vm.uuid), 3, 30_000);
         assert.equal(o.counterOverlap(), null, `${vm.name}: the counter never advanced on two hosts`);
       }
       assert.deepEqual(await dep.store.repo.listClaims(), [], 'no claim left');

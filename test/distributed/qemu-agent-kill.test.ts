@@ -7,75 +7,40 @@
  * whole time: at most one ever runs the guest, and the guest's counter never advances on two hosts.
  */
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requestLiveMigration } from '../../src/api/live-migration-request.js';
-import { requestCreateServer } from '../../src/api/server-request.js';
 import { Step } from '../../src/core/migration-steps.js';
 import { isTerminal } from '../../src/core/migration-status.js';
 import type { Instance } from '../../src/core/model.js';
 import { waitFor } from '../../src/services/cluster-ops.js';
 import type { MigrationRow } from '../../src/store/store.js';
-import { E2E_IMAGES, TINY } from '../qemu-e2e/qemu-cluster.js';
-import { buildGuest, counterAdvances, FAST_POLICY, GUEST_KERNEL } from '../qemu/qemu-harness.js';
+import { counterAdvances } from '../qemu/qemu-harness.js';
 import { GuestObserver } from '../qemu/qemu-observer.js';
 import { gate, AMQP_URL, PG_URL, requireService } from '../store/service-gate.js';
 import { assertCleanAudit } from '../support/clean-audit.js';
-import { Deployment } from './deployment.js';
-import type { BatonProcess } from './process-harness.js';
+import { QemuFleet } from './qemu-fleet.js';
 
 const pgGate = await gate('PostgreSQL', PG_URL, 5432);
 const amqpGate = await gate('RabbitMQ', AMQP_URL, 5672);
 const HOSTS = ['qa', 'qb'] as const;
 
-/** The steady guest rewrites 16 MiB at 8 MiB/s; at 10 MiB/s each pass is 4/5 of the last, so the copy takes seconds. */
-const QEMU_OPTIONS = {
-  guestKernel: GUEST_KERNEL, accel: 'tcg', images: E2E_IMAGES, resources: { memoryMb: 1024, vcpus: 2, diskGb: 10 },
-  policy: { ...FAST_POLICY, maxBandwidthMibps: 10 },
-};
-
 describe('qemu: a compute agent SIGKILLed mid-migration', { skip: pgGate.skip || amqpGate.skip, timeout: 400_000 }, () => {
-  const dep = new Deployment({
-    conductor: { workflow: { migrateStallMs: 4000, queryTimeoutMs: 1500, retryBackoffMs: 300, postTimeoutMs: 3000,
-      rollbackTimeoutMs: 3000, maxAttempts: 8 } },
-    compute: { reportIntervalMs: 500 },
-  });
-  const agents = new Map<string, BatonProcess>();
-  const stateDir = (h: string) => join(dep.dir, h, 'qemu');
+  // At 10 MiB/s each pass of the steady guest is 4/5 of the last, so the copy takes seconds.
+  const fleet = new QemuFleet(10);
+  const { dep } = fleet;
+  const stateDir = (h: string) => fleet.stateDir(h);
 
   before(async () => {
     requireService(pgGate);
     requireService(amqpGate);
-    buildGuest();
-    await dep.open();
-    await dep.store.repo.upsertFlavor(TINY);
-    await dep.startConductor('c1');
-    for (const h of HOSTS) agents.set(h, await dep.startCompute(h, { driver: 'qemu', qemu: QEMU_OPTIONS }));
-    await dep.waitForHosts(HOSTS);
+    await fleet.start('c1', HOSTS);
   });
 
   after(async () => dep.stop());
 
-  async function boot(name: string, host: string): Promise<Instance> {
-    const created = await requestCreateServer(dep.requests, { name, flavorRef: TINY.id, imageRef: 'steady', host, projectId: 'p', userId: 'u' });
-    const inst = await waitFor(`${name} to become active`, async () => {
-      const i = await dep.store.repo.getInstance(created.uuid);
-      if (i?.vmState === 'error') throw new Error(`${name} failed to build:\n${dep.tails()}`);
-      return i?.vmState === 'active' ? i : undefined;
-    }, 30_000, 50);
-    await counterAdvances(join(stateDir(host), 'instances', inst.uuid, 'serial.log'), 20, 20_000);
-    return inst;
-  }
-
   async function stepReached(id: number, step: string, status: string): Promise<void> {
     await waitFor(`${step} ${status} in migration ${id}`, async () =>
       (await dep.store.repo.listSteps(id)).some((s) => s.step === step && (s.status === status || s.status === 'done')), 60_000, 10);
-  }
-
-  async function restart(host: string): Promise<void> {
-    await agents.get(host)!.crash();
-    await new Promise((r) => setTimeout(r, 1000));
-    agents.set(host, await dep.startCompute(host, { driver: 'qemu', qemu: QEMU_OPTIONS }));
   }
 
   /** The assertions of the issue, whatever path the migration took. */
@@ -94,18 +59,18 @@ describe('qemu: a compute agent SIGKILLed mid-migration', { skip: pgGate.skip ||
     const final = await observer.states();
     const running = Object.entries(final).filter(([, s]) => s === 'running').map(([h]) => h);
     assert.deepEqual(running, [inst.host], `exactly one running QEMU, on the recorded host: ${JSON.stringify(final)}`);
-    await counterAdvances(join(stateDir(inst.host!), 'instances', vm.uuid, 'serial.log'), 3, 20_000);
+    await counterAdvances(fleet.serialLog(inst.host!, vm.uuid), 3, 20_000);
     assert.equal(observer.counterOverlap(), null);
     await assertCleanAudit(dep.audited);
   }
 
   async function migrateWithKill(name: string, killAt: { step: string; status: string }, victim: string): Promise<void> {
-    const vm = await boot(name, 'qa');
+    const vm = await fleet.boot(name, 'qa', 20);
     const observer = new GuestObserver(vm.uuid, Object.fromEntries(HOSTS.map((h) => [h, stateDir(h)])));
     observer.start();
     const req = await requestLiveMigration(dep.requests, { instanceUuid: vm.uuid, host: 'qb', blockMigration: 'auto', projectId: 'p', userId: 'u' });
     await stepReached(req.id, killAt.step, killAt.status);
-    await restart(victim);
+    await fleet.restartAgent(victim, 1000);
     const m = await waitFor(`migration ${req.id} to end`, async () => {
       const r = await dep.store.repo.getMigration(req.id);
       return r && isTerminal(r.status) ? r : undefined;
