@@ -9,7 +9,7 @@ import type { Clock } from '../core/ports.js';
 import { isServiceUp } from '../core/prechecks.js';
 import { selectBootHost } from '../core/scheduler.js';
 import { ComputeMethod } from '../rpc/compute-api.js';
-import type { RpcClient } from '../rpc/rpc-client.js';
+import { isTimeout, type RpcClient } from '../rpc/rpc-client.js';
 import { computeTopic } from '../rpc/transport.js';
 import type { Store } from '../store/store.js';
 import { ClaimConflict, lockCapacity } from './scheduling.js';
@@ -52,6 +52,13 @@ async function spawnOn(d: BuilderDeps, inst: Instance, flavor: Flavor, host: str
     }, { version: await d.versionFor(host), timeoutMs: d.callTimeoutMs });
     await d.store.repo.updateInstance(uuid, { vmState: 'active', powerState: 1, taskState: null, updatedAt: d.clock.now() });
   } catch (e) {
+    if (isTimeout(e)) {
+      // No answer is not a failure: the request or its reply may have been lost while the guest boots. Spawn is
+      // idempotent, so the instance stays building and the rescan asks the host again (up to the build deadline).
+      d.log(`spawning ${uuid} on ${host}: no answer within ${d.callTimeoutMs} ms; the rescan will ask again`);
+      await d.store.repo.updateInstance(uuid, { updatedAt: d.clock.now() });
+      return;
+    }
     d.log(`spawning ${uuid} on ${host} failed: ${toErrorBody(e).message}`);
     await d.store.repo.updateInstance(uuid, { vmState: 'error', taskState: null, updatedAt: d.clock.now() });
   }
@@ -127,12 +134,21 @@ export async function rescanInstances(d: BuilderDeps, graceMs: number): Promise<
     if (inst.taskState === 'deleting') {
       d.log(`instance ${inst.uuid} is still deleting after ${now - inst.updatedAt} ms; deleting it again`);
       work.push(deleteInstance(d, inst.uuid));
+    } else if (inst.vmState === 'building' && inst.host !== null && now - inst.createdAt > buildDeadlineMs(d, graceMs)) {
+      d.log(`instance ${inst.uuid} is still building on ${inst.host} after ${now - inst.createdAt} ms; giving up`);
+      work.push(d.store.repo.updateInstance(inst.uuid, { vmState: 'error', taskState: null, updatedAt: now }));
     } else if (inst.vmState === 'building' && inst.host !== null) {
       d.log(`instance ${inst.uuid} was placed on ${inst.host} but never spawned; spawning it again`);
       work.push(respawn(d, inst, inst.host));
     }
   }
   await Promise.all(work);
+}
+
+/** How long a build may go unanswered before it ends in error: a few spawn attempts, each a call and a grace period. */
+const SPAWN_ATTEMPTS = 5;
+function buildDeadlineMs(d: BuilderDeps, graceMs: number): number {
+  return SPAWN_ATTEMPTS * (d.callTimeoutMs + graceMs);
 }
 
 async function respawn(d: BuilderDeps, inst: Instance, host: string): Promise<void> {
