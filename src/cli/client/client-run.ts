@@ -3,7 +3,7 @@
  * failure into `baton: <what failed>: <why>` on stderr and a non-zero exit code (1 API, 2 usage).
  */
 import { Command, CommanderError } from 'commander';
-import { exitCodeOf, failureLine } from './client-errors.js';
+import { exitCodeOf, failureLine, UsageError } from './client-errors.js';
 import { ComputeClient } from './compute-client.js';
 import { resolveSettings, type ClientOptions } from './connection-options.js';
 import { toJson } from './output-format.js';
@@ -38,4 +38,11 @@ export function usageExitCodes(cmd: Command): Command {
     if (err.exitCode !== 0) throw new CommanderError(2, err.code, err.message);
     throw err;
   });
+}
+
+/** Milliseconds from a `--timeout`/`--interval`-style option given in seconds; a usage error names the option. */
+export function secondsOption(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number of seconds, not '${v}'`);
+  return n * 1000;
 }

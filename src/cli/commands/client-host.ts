@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ApiError, OutcomeError, UsageError } from '../client/client-errors.js';
-import { runClient, usageExitCodes, type ClientContext } from '../client/client-run.js';
+import { runClient, secondsOption, usageExitCodes, type ClientContext } from '../client/client-run.js';
 import { addConnectionOptions } from '../client/connection-options.js';
 import type { NovaService } from '../client/nova-types.js';
 import { drainProgressFor, formatDrain, isDrainEnded, watchDrain } from '../client/drain-progress.js';
@@ -35,16 +35,10 @@ interface DrainOptions {
   readonly interval: string;
 }
 
-function seconds(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number of seconds, not '${v}'`);
-  return n * 1000;
-}
-
 async function drain(ctx: ClientContext, host: string, o: DrainOptions): Promise<void> {
   if (o.cancel && (o.status || o.reason !== undefined)) throw new UsageError('--cancel goes alone (with --wait to follow the drain until it stops)');
-  const timeoutMs = seconds(o.timeout, '--timeout');
-  const intervalMs = seconds(o.interval, '--interval');
+  const timeoutMs = secondsOption(o.timeout, '--timeout');
+  const intervalMs = secondsOption(o.interval, '--interval');
   let { drain: d } = o.cancel ? await ctx.client.cancelDrain(host) : o.status ? await ctx.client.drain(host)
     : await ctx.client.startDrain(host, o.reason ?? null);
   if (o.wait && !isDrainEnded(d)) {

@@ -1,7 +1,7 @@
 /** `baton live-migrate SERVER [--host H] [--wait]`: asks the API for a live migration and, with --wait, follows it. */
 import type { Command } from 'commander';
-import { OutcomeError, UsageError } from '../client/client-errors.js';
-import { runClient, usageExitCodes, type ClientContext } from '../client/client-run.js';
+import { OutcomeError } from '../client/client-errors.js';
+import { runClient, secondsOption, usageExitCodes, type ClientContext } from '../client/client-run.js';
 import { addConnectionOptions } from '../client/connection-options.js';
 import { formatJournalReply } from '../client/journal-view.js';
 import { findNewMigration, latestLiveMigration, watchMigration } from '../client/migration-watch.js';
@@ -15,15 +15,9 @@ interface LiveMigrateOptions {
   readonly interval: string;
 }
 
-function seconds(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number of seconds, not '${v}'`);
-  return n * 1000;
-}
-
 async function liveMigrate(ctx: ClientContext, ref: string, o: LiveMigrateOptions): Promise<void> {
-  const timeoutMs = seconds(o.timeout, '--timeout');
-  const intervalMs = seconds(o.interval, '--interval');
+  const timeoutMs = secondsOption(o.timeout, '--timeout');
+  const intervalMs = secondsOption(o.interval, '--interval');
   const server = await resolveServer(ctx.client, ref);
   const before = (await latestLiveMigration(ctx.client, server.id))?.id ?? 0;
   await ctx.client.liveMigrate(server.id, o.host ?? null);
